@@ -1,0 +1,71 @@
+#include "cli/flags.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace flywheel::cli {
+
+absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
+                                   const std::set<std::string>& valued,
+                                   const std::set<std::string>& boolean, bool positional) {
+  Flags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a == "--") {
+      if (!positional) return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", a, "'"));
+      flags.positional_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (valued.count(name)) {
+      if (!value) {
+        if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+        value = args[++i];
+      }
+      flags.values_[name] = *value;
+    } else if (boolean.count(name)) {
+      if (value) return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+      flags.values_[name] = "true";
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    }
+  }
+  return flags;
+}
+
+std::optional<std::string> Flags::Get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Flags::GetOr(const std::string& name, const std::string& fallback) const {
+  return Get(name).value_or(fallback);
+}
+
+absl::StatusOr<int64_t> Flags::GetInt(const std::string& name, int64_t fallback) const {
+  auto v = Get(name);
+  if (!v) return fallback;
+  int64_t out;
+  if (!absl::SimpleAtoi(*v, &out)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be an integer, got '", *v, "'"));
+  }
+  return out;
+}
+
+absl::StatusOr<double> Flags::GetDouble(const std::string& name, double fallback) const {
+  auto v = Get(name);
+  if (!v) return fallback;
+  double out;
+  if (!absl::SimpleAtod(*v, &out)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be a number, got '", *v, "'"));
+  }
+  return out;
+}
+
+}  // namespace flywheel::cli

@@ -1,0 +1,33 @@
+// Rotary position embedding, Hugging Face "rotate_half" convention (Llama, Qwen2, Qwen3):
+// for i < D/2 with angle a = pos * theta^(-2i/D):
+//   out[i]       = x[i] * cos(a) - x[i + D/2] * sin(a)
+//   out[i + D/2] = x[i + D/2] * cos(a) + x[i] * sin(a)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace flywheel::kernels {
+
+// cos/sin of every (position, frequency) pair, computed once per model. Angles are evaluated in
+// double precision and rounded to float, so a position's table row never depends on the batch.
+struct RopeTable {
+  int64_t max_positions = 0;
+  int64_t half_dim = 0;     // D / 2
+  std::vector<float> cos;   // (max_positions, half_dim)
+  std::vector<float> sin;   // (max_positions, half_dim)
+};
+
+// Builds the table for head dimension D (even) and base theta.
+RopeTable rope_table(int64_t max_positions, int64_t D, double theta);
+
+// out (N, H, D) = rope(inp (N, H, D)) with positions pos (N); out may alias inp.
+// Every pos[n] must be < table.max_positions.
+void rope_forward(float* out, const float* inp, const int32_t* pos, const RopeTable& table,
+                  int64_t N, int64_t H, int64_t D);
+
+// dinp (N, H, D) += Rᵀ · dout (N, H, D).
+void rope_backward(float* dinp, const float* dout, const int32_t* pos, const RopeTable& table,
+                   int64_t N, int64_t H, int64_t D);
+
+}  // namespace flywheel::kernels
