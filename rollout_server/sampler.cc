@@ -1,0 +1,111 @@
+#include "rollout_server/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "common/kernels/cpu/logprobs.h"
+
+namespace flywheel::rollout {
+namespace {
+
+// splitmix64's finaliser: a bijective mix with good avalanche, enough to decorrelate streams.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+float RawLogprob(const float* logits, int64_t V, int32_t token) {
+  float lp;
+  kernels::logprobs_forward(&lp, nullptr, nullptr, logits, &token, 1, V, nullptr);
+  return lp;
+}
+
+}  // namespace
+
+absl::Status ValidateSamplingOptions(const SamplingOptions& o) {
+  if (!(o.temperature >= 0) || !std::isfinite(o.temperature)) {
+    return absl::InvalidArgumentError(absl::StrCat("temperature must be >= 0, got ", o.temperature));
+  }
+  if (!(o.top_p > 0 && o.top_p <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("top_p must be in (0, 1], got ", o.top_p));
+  }
+  if (o.top_k < 0) return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", o.top_k));
+  if (!(o.min_p >= 0 && o.min_p < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("min_p must be in [0, 1), got ", o.min_p));
+  }
+  return absl::OkStatus();
+}
+
+double SampleUniform(uint64_t seed, int64_t sample_index, int64_t position) {
+  uint64_t h = Mix(seed);
+  h = Mix(h ^ static_cast<uint64_t>(sample_index));
+  h = Mix(h ^ (static_cast<uint64_t>(position) << 1 | 1));
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+SampledToken Sampler::Sample(const float* logits, int64_t V, const SamplingOptions& o,
+                             int64_t sample_index, int64_t position) {
+  SampledToken out;
+  if (o.temperature == 0) {
+    out.token = static_cast<int32_t>(std::max_element(logits, logits + V) - logits);
+    out.logprob = RawLogprob(logits, V, out.token);
+    return out;
+  }
+  // Processed distribution in double: exp((l - max) / T), normalised below.
+  const float mx = *std::max_element(logits, logits + V);
+  probs_.resize(V);
+  for (int64_t v = 0; v < V; ++v) probs_[v] = std::exp((static_cast<double>(logits[v]) - mx) / o.temperature);
+  order_.resize(V);
+  std::iota(order_.begin(), order_.end(), 0);
+  // Candidates in descending probability, ties by id: a total order, so sampling is reproducible.
+  auto before = [&](int32_t a, int32_t b) { return probs_[a] > probs_[b] || (probs_[a] == probs_[b] && a < b); };
+  int64_t kept = V;
+  if (o.top_k > 0 && o.top_k < V) {
+    std::partial_sort(order_.begin(), order_.begin() + o.top_k, order_.end(), before);
+    kept = o.top_k;
+  } else {
+    std::sort(order_.begin(), order_.end(), before);
+  }
+  double total = 0;
+  for (int64_t i = 0; i < kept; ++i) total += probs_[order_[i]];
+  if (o.top_p < 1) {
+    double cum = 0;
+    int64_t i = 0;
+    while (i < kept) {
+      cum += probs_[order_[i++]];
+      if (cum >= o.top_p * total) break;
+    }
+    kept = i;
+    total = cum;
+  }
+  if (o.min_p > 0) {
+    const double floor = o.min_p * probs_[order_[0]];
+    int64_t i = 1;
+    while (i < kept && probs_[order_[i]] >= floor) ++i;
+    if (i < kept) {
+      kept = i;
+      total = 0;
+      for (int64_t j = 0; j < kept; ++j) total += probs_[order_[j]];
+    }
+  }
+  const double target = SampleUniform(o.seed, sample_index, position) * total;
+  double cum = 0;
+  int64_t pick = kept - 1;  // Round-off can leave target just above the last cumulative sum.
+  for (int64_t i = 0; i < kept; ++i) {
+    cum += probs_[order_[i]];
+    if (target < cum) {
+      pick = i;
+      break;
+    }
+  }
+  out.token = order_[pick];
+  out.logprob = RawLogprob(logits, V, out.token);
+  out.sampling_logprob = static_cast<float>(std::log(probs_[out.token] / total));
+  return out;
+}
+
+}  // namespace flywheel::rollout

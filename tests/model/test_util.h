@@ -1,0 +1,48 @@
+// Helpers for model tests: temporary directories, random models and batches, running scripts.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/model/checkpoint.h"
+#include "common/model/config.h"
+
+namespace flywheel::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A small config for tests; callers adjust fields.
+model::ModelConfig TinyConfig();
+
+// RandomModel with every parameter perturbed (norm weights around 1, biases non-zero, larger
+// weights), so that every term of the forward and backward carries signal in a test.
+model::ModelWeights PerturbedModel(const model::ModelConfig& config, uint64_t seed);
+
+// Random token sequences with the given lengths.
+std::vector<std::vector<int32_t>> RandomSequences(const std::vector<int>& lengths, int64_t vocab,
+                                                  uint64_t seed);
+
+// Runs a shell command; returns its exit status and appends its stdout+stderr to *output.
+int RunCommand(const std::string& command, std::string* output);
+
+// The interpreter with torch (Debian's /usr/bin/python3, not the first python3 on PATH).
+std::string ReferencePython();
+
+// Repository root, for tests/reference scripts.
+std::string SourceDir();
+
+}  // namespace flywheel::testing

@@ -1,0 +1,317 @@
+// The rollout engine against the model core it runs: greedy decoding is the argmax path of a
+// full recompute; sampled logprobs equal the full-sequence forward bit for bit while other
+// requests run; seeds reproduce samples alone or among 30 others; a group shares its prompt
+// blocks; a cache too small for all requests completes them through preemption with the same
+// outputs; a weight swap mid-generation is tagged per token and matches a replay.
+#include <cstring>
+#include <future>
+#include <random>
+
+#include "common/base/thread_pool.h"
+#include "common/kernels/cpu/logprobs.h"
+#include "common/model/transformer.h"
+#include "gtest/gtest.h"
+#include "rollout_server/engine.h"
+#include "tests/model/test_util.h"
+
+namespace flywheel {
+namespace {
+
+using rollout::Engine;
+using rollout::EngineOptions;
+using rollout::GenerateParams;
+using rollout::SampleOutput;
+
+model::ModelConfig EngineTestConfig() {
+  model::ModelConfig c = testing::TinyConfig();
+  c.vocab_size = 97;
+  c.hidden_size = 48;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.head_dim = 12;
+  c.intermediate_size = 80;
+  c.max_position_embeddings = 256;
+  return c;
+}
+
+std::unique_ptr<model::Transformer> MakeModel(uint64_t seed = 5) {
+  auto tf = model::Transformer::Create(testing::PerturbedModel(EngineTestConfig(), seed));
+  EXPECT_TRUE(tf.ok()) << tf.status();
+  return std::move(*tf);
+}
+
+std::unique_ptr<Engine> MakeEngine(EngineOptions opt = {}, uint64_t seed = 5) {
+  auto e = Engine::Create(MakeModel(seed), opt);
+  EXPECT_TRUE(e.ok()) << e.status();
+  return std::move(*e);
+}
+
+GenerateParams Params(std::vector<int32_t> prompt, int64_t n, float temperature, int64_t max_tokens,
+                      uint64_t seed = 1) {
+  GenerateParams p;
+  p.prompt = std::move(prompt);
+  p.n = n;
+  p.sampling.temperature = temperature;
+  p.sampling.seed = seed;
+  p.max_tokens = max_tokens;
+  return p;
+}
+
+std::future<absl::StatusOr<std::vector<SampleOutput>>> Submit(Engine& e, GenerateParams p) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<std::vector<SampleOutput>>>>();
+  auto fut = promise->get_future();
+  absl::Status st = e.Generate(std::move(p), [promise](auto r) { promise->set_value(std::move(r)); });
+  if (!st.ok()) promise->set_value(st);
+  return fut;
+}
+
+std::vector<SampleOutput> RunToEnd(Engine& e, GenerateParams p) {
+  auto r = Submit(e, std::move(p)).get();
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : std::vector<SampleOutput>{};
+}
+
+std::vector<int32_t> Prompt(int len, uint64_t seed) {
+  return testing::RandomSequences({len}, EngineTestConfig().vocab_size, seed)[0];
+}
+
+// The engine publishes its gauges at the end of a step, just after completion callbacks run.
+int64_t SettledBlocksInUse(Engine& e) {
+  for (int i = 0; i < 200 && e.stats().blocks_in_use.load() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return e.stats().blocks_in_use.load();
+}
+
+bool SameSamples(const std::vector<SampleOutput>& a, const std::vector<SampleOutput>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].tokens != b[i].tokens || a[i].finish_reason != b[i].finish_reason ||
+        std::memcmp(a[i].logprobs.data(), b[i].logprobs.data(), a[i].logprobs.size() * 4) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(EngineTest, GreedyIsTheArgmaxPathOfFullRecompute) {
+  auto engine = MakeEngine();
+  auto model = MakeModel();
+  const auto prompt = Prompt(11, 1);
+  auto out = RunToEnd(*engine, Params(prompt, 1, 0.0f, 30));
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].tokens.size(), 30u);
+  EXPECT_EQ(out[0].finish_reason, "length");
+  std::vector<int32_t> seq = prompt;
+  for (int32_t tok : out[0].tokens) {
+    model::ForwardResult r;
+    ASSERT_TRUE(model->Forward({seq}, {.logits = true}, &r, nullptr, nullptr).ok());
+    const int64_t V = model->config().vocab_size;
+    const float* last = r.logits.data() + (seq.size() - 1) * V;
+    EXPECT_EQ(tok, std::max_element(last, last + V) - last);
+    seq.push_back(tok);
+  }
+}
+
+TEST(EngineTest, SampledLogprobsEqualFullForwardBitwiseUnderConcurrency) {
+  EngineOptions opt;
+  opt.threads = 2;
+  opt.max_tokens_per_step = 64;  // Forces chunked prefills mixed with decodes.
+  auto engine = MakeEngine(opt);
+  auto model = MakeModel();
+  std::vector<std::future<absl::StatusOr<std::vector<SampleOutput>>>> futs;
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < 10; ++i) {
+    prompts.push_back(Prompt(3 + 17 * i, 100 + i));
+    auto p = Params(prompts.back(), 1 + i % 3, 1.0f, 10 + 7 * i, 50 + i);
+    p.sampling.top_p = i % 2 ? 0.9f : 1.0f;
+    p.sampling.top_k = i % 3 == 2 ? 20 : 0;
+    futs.push_back(Submit(*engine, std::move(p)));
+  }
+  for (size_t i = 0; i < futs.size(); ++i) {
+    auto r = futs[i].get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const SampleOutput& s : *r) {
+      std::vector<int32_t> seq = prompts[i];
+      seq.insert(seq.end(), s.tokens.begin(), s.tokens.end());
+      model::ForwardResult fr;
+      ASSERT_TRUE(model->Forward({seq}, {}, &fr, nullptr, nullptr).ok());
+      std::vector<float> expected(fr.logprobs[0].begin() + (prompts[i].size() - 1), fr.logprobs[0].end());
+      ASSERT_EQ(expected.size(), s.logprobs.size());
+      EXPECT_EQ(std::memcmp(expected.data(), s.logprobs.data(), expected.size() * 4), 0) << "request " << i;
+      for (size_t t = 0; t < s.sampling_logprobs.size(); ++t) {
+        EXPECT_LE(s.sampling_logprobs[t], 0.0f);
+        EXPECT_GE(s.sampling_logprobs[t], s.logprobs[t] - 1e-4f)  // Truncation only raises them.
+            << "request " << i << " token " << t;
+      }
+    }
+  }
+}
+
+TEST(EngineTest, SameSeedSameSamplesAloneOrAmongThirtyOthers) {
+  const auto prompt = Prompt(20, 7);
+  auto params = [&] { return Params(prompt, 4, 0.8f, 25, 1234); };
+  std::vector<SampleOutput> alone;
+  {
+    auto engine = MakeEngine();
+    alone = RunToEnd(*engine, params());
+  }
+  EngineOptions opt;
+  opt.threads = 2;
+  auto engine = MakeEngine(opt);
+  std::vector<std::future<absl::StatusOr<std::vector<SampleOutput>>>> others;
+  for (int i = 0; i < 15; ++i) others.push_back(Submit(*engine, Params(Prompt(5 + 3 * i, 900 + i), 1, 1.0f, 40, i)));
+  auto crowded = Submit(*engine, params());
+  for (int i = 15; i < 30; ++i) others.push_back(Submit(*engine, Params(Prompt(5 + 3 * i, 900 + i), 2, 1.0f, 20, i)));
+  auto r = crowded.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(SameSamples(alone, *r));
+  for (auto& f : others) EXPECT_TRUE(f.get().ok());
+  // Different samples of the group differ (the stream depends on the sample index).
+  EXPECT_NE(alone[0].tokens, alone[1].tokens);
+}
+
+TEST(EngineTest, GroupSharesPromptBlocks) {
+  EngineOptions opt;
+  opt.kv_blocks = 200;
+  auto engine = MakeEngine(opt);
+  // 70-token prompt = 4 full blocks + 1 partial; 16 samples of 8 tokens stay inside block 5.
+  auto out = RunToEnd(*engine, Params(Prompt(70, 3), 16, 1.0f, 8));
+  ASSERT_EQ(out.size(), 16u);
+  // Shared: 4 full prompt blocks once, the partial block copied once per sample (copy-on-write),
+  // plus the original partial block until the last sample copies it. Unshared would be 16 * 5.
+  EXPECT_LE(engine->stats().peak_blocks_in_use.load(), 4 + 16 + 1);
+  EXPECT_GE(engine->stats().peak_blocks_in_use.load(), 4 + 16);
+  EXPECT_EQ(SettledBlocksInUse(*engine), 0) << "finished sequences free their blocks";
+}
+
+TEST(EngineTest, PreemptionUnderSmallCacheGivesSameOutputs) {
+  std::vector<GenerateParams> reqs;
+  for (int i = 0; i < 8; ++i) reqs.push_back(Params(Prompt(10 + 9 * i, 40 + i), 2, 1.0f, 60, 77 + i));
+  std::vector<std::vector<SampleOutput>> big;
+  {
+    auto engine = MakeEngine();
+    std::vector<std::future<absl::StatusOr<std::vector<SampleOutput>>>> f;
+    for (const auto& p : reqs) f.push_back(Submit(*engine, p));
+    for (auto& x : f) big.push_back(*x.get());
+  }
+  EngineOptions small;
+  small.kv_blocks = 14;  // One sample needs at most ceil((73 + 60) / 16) = 9 blocks; 16 samples run.
+  auto engine = MakeEngine(small);
+  std::vector<std::future<absl::StatusOr<std::vector<SampleOutput>>>> f;
+  for (const auto& p : reqs) f.push_back(Submit(*engine, p));
+  for (size_t i = 0; i < f.size(); ++i) {
+    auto r = f[i].get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(SameSamples(big[i], *r)) << "request " << i;
+  }
+  EXPECT_GT(engine->stats().preemptions.load(), 0) << "the cache was meant to be too small";
+  EXPECT_EQ(SettledBlocksInUse(*engine), 0);
+}
+
+TEST(EngineTest, WeightSwapMidGenerationIsTaggedAndMatchesReplay) {
+  auto engine = MakeEngine();
+  auto old_model = MakeModel(5);
+  auto new_model = MakeModel(6);
+  const auto prompt = Prompt(9, 11);
+  auto fut = Submit(*engine, Params(prompt, 1, 1.0f, 200, 3));
+  // Push once the generation is under way.
+  while (engine->stats().generated_tokens.load() < 20) std::this_thread::yield();
+  std::promise<absl::Status> pushed;
+  std::vector<float> w(new_model->params(), new_model->params() + new_model->num_params());
+  ASSERT_TRUE(engine->UpdateWeights(w, 2, [&](absl::Status st, double) { pushed.set_value(st); }).ok());
+  EXPECT_TRUE(pushed.get_future().get().ok());
+  auto r = fut.get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  const SampleOutput& s = (*r)[0];
+  ASSERT_EQ(s.tokens.size(), 200u);
+  EXPECT_EQ(s.versions.front(), 0);
+  EXPECT_EQ(s.versions.back(), 2);
+  EXPECT_TRUE(std::is_sorted(s.versions.begin(), s.versions.end()));
+  EXPECT_EQ(engine->stats().version.load(), 2);
+
+  // Replay through the model core: the token at position j is processed (its keys/values
+  // written) by the weights that produced token j + 1; the old cache entries are kept.
+  model::KvCache cache(old_model->config(), 16, 16);
+  std::vector<int32_t> table(16);
+  std::iota(table.begin(), table.end(), 0);
+  std::vector<int32_t> seq = prompt;
+  seq.insert(seq.end(), s.tokens.begin(), s.tokens.end());
+  const int64_t P = static_cast<int64_t>(prompt.size()), V = old_model->config().vocab_size;
+  for (size_t t = 0; t < s.tokens.size(); ++t) {
+    const model::Transformer& m = s.versions[t] == 0 ? *old_model : *new_model;
+    const int64_t pos0 = t == 0 ? 0 : P + t - 1;
+    const int64_t n = t == 0 ? P : 1;
+    model::IncrementalResult ir;
+    ASSERT_TRUE(m.ForwardIncremental({{absl::MakeConstSpan(seq).subspan(pos0, n), pos0, table}}, false,
+                                     &cache, &ir, nullptr).ok());
+    float lp;
+    kernels::logprobs_forward(&lp, nullptr, nullptr, ir.logits.data(), &s.tokens[t], 1, V, nullptr);
+    ASSERT_EQ(std::memcmp(&lp, &s.logprobs[t], 4), 0) << "token " << t << " version " << s.versions[t];
+  }
+}
+
+TEST(EngineTest, BadRequestsAreRejectedAndServingContinues) {
+  auto engine = MakeEngine();
+  auto check = [&](GenerateParams p, const std::string& words) {
+    absl::Status st = engine->Generate(std::move(p), [](auto) { ADD_FAILURE() << "must not run"; });
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << words;
+    EXPECT_NE(st.message().find(words), absl::string_view::npos) << st;
+  };
+  check(Params(Prompt(256, 1), 1, 1, 0), "leaves no room");
+  check(Params({}, 1, 1, 0), "prompt is empty");
+  check(Params(Prompt(5, 1), 0, 1, 5), "n must be in");
+  check(Params(Prompt(5, 1), 1 << 20, 1, 5), "n must be in");
+  check(Params(Prompt(5, 1), 1, 1, 300), "exceeds the context");
+  check(Params({1, 97}, 1, 1, 5), "outside the vocabulary");
+  check(Params({1, -3}, 1, 1, 5), "outside the vocabulary");
+  check(Params(Prompt(5, 1), 1, -0.5f, 5), "temperature");
+  auto p = Params(Prompt(5, 1), 1, 1, 5);
+  p.sampling.top_p = 0;
+  check(p, "top_p");
+  p.sampling.top_p = 1.5f;
+  check(p, "top_p");
+  p = Params(Prompt(5, 1), 1, 1, 5);
+  p.stop_strings = {"x"};
+  check(p, "tokenizer");
+  EXPECT_EQ(engine->UpdateWeights({1.0f}, 3, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
+  // Still serving.
+  EXPECT_EQ(RunToEnd(*engine, Params(Prompt(5, 1), 2, 1.0f, 4)).size(), 2u);
+}
+
+TEST(EngineTest, ScoreMatchesForwardAndTopK) {
+  auto engine = MakeEngine();
+  auto model = MakeModel();
+  std::vector<rollout::ScoreItem> items = {{Prompt(7, 1), Prompt(5, 2)}, {Prompt(3, 3), Prompt(9, 4)}};
+  std::promise<absl::StatusOr<std::vector<rollout::ScoreOutput>>> done;
+  ASSERT_TRUE(engine->Score(items, 3, [&](auto r, int64_t) { done.set_value(std::move(r)); }).ok());
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<int32_t> seq = items[i].prompt;
+    seq.insert(seq.end(), items[i].continuation.begin(), items[i].continuation.end());
+    model::ForwardResult fr;
+    ASSERT_TRUE(model->Forward({seq}, {}, &fr, nullptr, nullptr).ok());
+    std::vector<float> expected(fr.logprobs[0].begin() + (items[i].prompt.size() - 1), fr.logprobs[0].end());
+    EXPECT_EQ(std::memcmp(expected.data(), (*r)[i].logprobs.data(), expected.size() * 4), 0);
+    ASSERT_EQ((*r)[i].top_ids.size(), items[i].continuation.size());
+    for (size_t t = 0; t < (*r)[i].top_ids.size(); ++t) {
+      EXPECT_GE((*r)[i].top_logprobs[t][0], (*r)[i].top_logprobs[t][1]);
+      EXPECT_GE((*r)[i].top_logprobs[t][0], (*r)[i].logprobs[t]);  // The best is at least the actual.
+    }
+  }
+  EXPECT_EQ(engine->Score({{{}, {1}}}, 0, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->Score(items, 1000, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EngineTest, ShutdownFailsPendingRequests) {
+  auto engine = MakeEngine();
+  auto fut = Submit(*engine, Params(Prompt(9, 11), 4, 1.0f, 200, 3));
+  engine->Shutdown();
+  auto r = fut.get();
+  if (!r.ok()) EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(engine->Generate(Params(Prompt(5, 1), 1, 1, 4), [](auto) {}).code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace flywheel
