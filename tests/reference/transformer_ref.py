@@ -33,9 +33,11 @@ def rms_norm(x, w, eps):
 
 
 def rope_tables(max_pos, dim, theta, dtype):
-    # Angles in float64 then rounded, as flywheel's RopeTable does.
-    inv = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
-    ang = torch.arange(max_pos, dtype=torch.float64)[:, None] * inv[None, :]
+    # As Hugging Face forms them: inverse frequencies and angles in float32; cos/sin of that
+    # float32 angle (flywheel's RopeTable takes them in double, within 1 ulp of torch's float).
+    inv = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    ang = torch.arange(max_pos, dtype=torch.float32)[:, None] * inv[None, :]
+    ang = ang.to(torch.float64)
     cos, sin = torch.cos(ang).to(dtype), torch.sin(ang).to(dtype)
     return torch.cat([cos, cos], -1), torch.cat([sin, sin], -1)
 

@@ -1,5 +1,6 @@
 // Log-softmax over the vocabulary with the target token's logprob gathered, and the entropy.
-// Each row is reduced in one fixed order (max, then Σ exp(x - max) in index order).
+// Each row is reduced in one fixed order that depends on V only (max, then Σ exp(x - max) in 32
+// interleaved partial sums combined in a fixed tree), whatever the other rows or the thread count.
 #pragma once
 
 #include <cstdint>

@@ -9,13 +9,14 @@
 
 namespace flywheel::kernels {
 
-// cos/sin of every (position, frequency) pair, computed once per model. Angles are evaluated in
-// double precision and rounded to float, so a position's table row never depends on the batch.
+// cos/sin of every (position, frequency) pair, computed once per model, so a position's table row
+// never depends on the batch. The angle pos · theta^(-2i/D) is formed in float exactly as Hugging
+// Face does (the reference the model is checked against); cos and sin of it are taken in double.
 struct RopeTable {
   int64_t max_positions = 0;
-  int64_t half_dim = 0;     // D / 2
-  std::vector<float> cos;   // (max_positions, half_dim)
-  std::vector<float> sin;   // (max_positions, half_dim)
+  int64_t half_dim = 0;    // D / 2
+  std::vector<float> cos;  // (max_positions, half_dim)
+  std::vector<float> sin;  // (max_positions, half_dim)
 };
 
 // Builds the table for head dimension D (even) and base theta.

@@ -1,9 +1,9 @@
-#include "cli/flags.h"
+#include "common/base/flags.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace flywheel::cli {
+namespace flywheel {
 
 absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
                                    const std::set<std::string>& valued,
@@ -68,4 +68,4 @@ absl::StatusOr<double> Flags::GetDouble(const std::string& name, double fallback
   return out;
 }
 
-}  // namespace flywheel::cli
+}  // namespace flywheel

@@ -1,0 +1,35 @@
+// The one object per daemon that serves Prometheus text on /metrics (prometheus-cpp). Daemons
+// add their families to registry() or register extra collectables that compute values at
+// scrape time.
+//
+// Thread safety: prometheus-cpp registries and metrics are thread-safe; Start is not.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "prometheus/collectable.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+
+namespace flywheel::metrics {
+
+class MetricsServer {
+ public:
+  // Binds `address` ("host:port"; port 0 picks a free one). Unavailable if it cannot bind.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address);
+
+  prometheus::Registry& registry() { return *registry_; }
+  // Serves another collectable (kept alive by the caller's shared_ptr).
+  void Add(const std::weak_ptr<prometheus::Collectable>& collectable);
+  int port() const { return port_; }
+
+ private:
+  MetricsServer() = default;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+};
+
+}  // namespace flywheel::metrics

@@ -1,0 +1,50 @@
+// RolloutService over gRPC's callback API: a thin layer that validates and translates requests
+// and hands them to the Engine. Reactions never block: results arrive on the engine thread,
+// which finishes the RPC.
+//
+// Thread safety: gRPC calls the methods from its own threads; the service holds no mutable state
+// besides what the Engine guards.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/tokenizer/tokenizer.h"
+#include "flywheel/v1/rollout.grpc.pb.h"
+#include "rollout_server/engine.h"
+
+namespace flywheel::rollout {
+
+class RolloutService final : public flywheel::v1::RolloutService::CallbackService {
+ public:
+  // engine must outlive the service; tokenizer may be null (then text prompts, stop strings and
+  // completion text are unavailable). An empty auth_token disables authentication.
+  RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token);
+
+  grpc::ServerUnaryReactor* Generate(grpc::CallbackServerContext* context,
+                                     const flywheel::v1::GenerateRequest* request,
+                                     flywheel::v1::GenerateResponse* response) override;
+  grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context,
+                                  const flywheel::v1::ScoreRequest* request,
+                                  flywheel::v1::ScoreResponse* response) override;
+  grpc::ServerReadReactor<flywheel::v1::WeightChunk>* PushWeights(
+      grpc::CallbackServerContext* context, flywheel::v1::PushWeightsResponse* response) override;
+  grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
+                                    const flywheel::v1::GetInfoRequest* request,
+                                    flywheel::v1::GetInfoResponse* response) override;
+
+  // Counts of finished RPCs, for metrics: method x status code.
+  std::function<void(const std::string& method, const grpc::Status&)> on_rpc_done;
+
+ private:
+  class PushReactor;
+  absl::StatusOr<GenerateParams> ToParams(const flywheel::v1::GenerateRequest& request) const;
+  void Done(const std::string& method, grpc::ServerUnaryReactor* reactor, const grpc::Status& status);
+
+  Engine* engine_;
+  const tokenizer::Tokenizer* tokenizer_;
+  std::string auth_token_;
+  model::ParameterLayout layout_;
+};
+
+}  // namespace flywheel::rollout
