@@ -1,6 +1,7 @@
 // flywheel init-model --preset tiny|small --out DIR [--seed N]
 // Writes a randomly initialised model directory (config.json + model.safetensors) that every
-// flywheel daemon and `transformers` can load.
+// flywheel daemon and `transformers` can load, with flywheel's byte-level tokenizer
+// (tokenizer.json + tokenizer_config.json, ChatML template) so text prompts work too.
 #include <cstdio>
 #include <filesystem>
 
@@ -8,6 +9,7 @@
 #include "cli/flags.h"
 #include "common/model/checkpoint.h"
 #include "common/model/parameters.h"
+#include "common/tokenizer/byte_level_tokenizer.h"
 
 namespace flywheel::cli {
 namespace {
@@ -36,6 +38,10 @@ int InitModel(const std::vector<std::string>& args) {
   const std::string out = *flags->Get("out");
   model::ModelWeights w = model::RandomModel(*config, static_cast<uint64_t>(*seed));
   if (auto st = model::SaveModelDir(out, w.config, w.params.data()); !st.ok()) {
+    std::fprintf(stderr, "flywheel init-model: %s\n", std::string(st.message()).c_str());
+    return 1;
+  }
+  if (auto st = tokenizer::WriteByteLevelTokenizer(out); !st.ok()) {
     std::fprintf(stderr, "flywheel init-model: %s\n", std::string(st.message()).c_str());
     return 1;
   }

@@ -95,6 +95,9 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
     return absl::InvalidArgumentError(absl::StrCat("n must be in [1, ", options_.max_n, "], got ", params.n));
   }
   RETURN_IF_ERROR(ValidateSamplingOptions(params.sampling));
+  if (params.sampling.vocab_limit < 0 || params.sampling.vocab_limit > config_.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("vocab_limit must be in [0, ", config_.vocab_size, "]"));
+  }
   if (params.max_tokens < 0) return absl::InvalidArgumentError("max_tokens must be >= 0");
   if (params.max_tokens > ctx - P) {
     return absl::InvalidArgumentError(absl::StrCat("max_tokens ", params.max_tokens, " with a prompt of ", P,

@@ -49,6 +49,7 @@ absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateReques
   }
   p.stop_strings.assign(s.stop().begin(), s.stop().end());
   if (tokenizer_ != nullptr) {
+    p.sampling.vocab_limit = std::min<int64_t>(tokenizer_->vocab_size(), engine_->config().vocab_size);
     const tokenizer::Tokenizer* tok = tokenizer_;
     p.decode = [tok](const std::vector<int32_t>& ids) {
       auto text = tok->Decode(ids);

@@ -50,9 +50,11 @@ double SampleUniform(uint64_t seed, int64_t sample_index, int64_t position) {
 SampledToken Sampler::Sample(const float* logits, int64_t V, const SamplingOptions& o,
                              int64_t sample_index, int64_t position) {
   SampledToken out;
+  const int64_t full_v = V;
+  if (o.vocab_limit > 0 && o.vocab_limit < V) V = o.vocab_limit;
   if (o.temperature == 0) {
     out.token = static_cast<int32_t>(std::max_element(logits, logits + V) - logits);
-    out.logprob = RawLogprob(logits, V, out.token);
+    out.logprob = RawLogprob(logits, full_v, out.token);
     return out;
   }
   // Processed distribution in double: exp((l - max) / T), normalised below.
@@ -103,7 +105,7 @@ SampledToken Sampler::Sample(const float* logits, int64_t V, const SamplingOptio
     }
   }
   out.token = order_[pick];
-  out.logprob = RawLogprob(logits, V, out.token);
+  out.logprob = RawLogprob(logits, full_v, out.token);
   out.sampling_logprob = static_cast<float>(std::log(probs_[out.token] / total));
   return out;
 }

@@ -26,6 +26,10 @@ struct SamplingOptions {
   int32_t top_k = 0;         // 0 = off
   float min_p = 0.0f;        // [0, 1)
   uint64_t seed = 0;
+  // Only ids below this are drawn (0 = all): a checkpoint's embedding table is often padded
+  // past its tokenizer's vocabulary, and those rows must never be sampled. The raw logprob is
+  // still the log-softmax over every row, as the learner computes it.
+  int64_t vocab_limit = 0;
 };
 
 // InvalidArgument naming the field when an option is out of range.

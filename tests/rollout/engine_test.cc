@@ -304,6 +304,35 @@ TEST(EngineTest, ScoreMatchesForwardAndTopK) {
   EXPECT_EQ(engine->Score(items, 1000, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(EngineTest, StopStringsAndStopTokensEndSamplesAtFirstMatch) {
+  auto engine = MakeEngine();
+  // A stand-in decoder: one letter per token, so matches are easy to predict.
+  auto decode = [](const std::vector<int32_t>& ids) {
+    std::string s;
+    for (int32_t id : ids) s.push_back(static_cast<char>('a' + id % 26));
+    return s;
+  };
+  auto base = Params(Prompt(6, 21), 1, 1.0f, 60, 8);
+  const auto free_run = RunToEnd(*engine, base)[0];
+  const std::string text = decode(free_run.tokens);
+  const std::string stop = text.substr(20, 3);
+  auto with_stop = base;
+  with_stop.decode = decode;
+  with_stop.stop_strings = {stop};
+  const auto stopped = RunToEnd(*engine, with_stop)[0];
+  const size_t end = text.find(stop) + stop.size();  // Tokens up to the one completing the match.
+  EXPECT_EQ(stopped.finish_reason, "stop");
+  EXPECT_EQ(stopped.tokens, std::vector<int32_t>(free_run.tokens.begin(), free_run.tokens.begin() + end));
+
+  auto with_token = base;
+  with_token.stop_token_ids = {free_run.tokens[10]};
+  const auto by_token = RunToEnd(*engine, with_token)[0];
+  const size_t first = std::find(free_run.tokens.begin(), free_run.tokens.end(), free_run.tokens[10]) -
+                       free_run.tokens.begin();
+  EXPECT_EQ(by_token.finish_reason, "stop");
+  EXPECT_EQ(by_token.tokens.size(), first + 1);
+}
+
 TEST(EngineTest, ShutdownFailsPendingRequests) {
   auto engine = MakeEngine();
   auto fut = Submit(*engine, Params(Prompt(9, 11), 4, 1.0f, 200, 3));

@@ -11,6 +11,7 @@
 #include "common/base/crc32c.h"
 #include "common/model/transformer.h"
 #include "common/rpc/auth.h"
+#include "common/tokenizer/tokenizer.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -258,6 +259,48 @@ TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
   std::ofstream(dir_.File("metrics.txt")) << *body;
   std::string out;
   EXPECT_EQ(testing::RunCommand("promtool check metrics < " + dir_.File("metrics.txt"), &out), 0) << out;
+}
+
+TEST(RolloutServerTextTest, TextPromptsUseTheModelsTokenizer) {
+  // init-model writes the byte-level tokenizer beside the weights; the daemon picks it up.
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 2 --out ", dir.File("m")),
+                                &out), 0) << out;
+  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"), "--listen",
+                                               "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads", "1"});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  auto stub = v1::RolloutService::NewStub(grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
+  auto tok = tokenizer::Tokenizer::FromFile(dir.File("m"));
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  {
+    grpc::ClientContext ctx;
+    v1::GetInfoResponse info;
+    ASSERT_TRUE(stub->GetInfo(&ctx, {}, &info).ok());
+    EXPECT_TRUE(info.has_tokenizer());
+    ASSERT_EQ(info.eos_token_ids_size(), 1);
+    EXPECT_EQ(info.eos_token_ids(0), *(*tok)->eos_id());
+  }
+  v1::GenerateRequest req;
+  req.set_prompt_text("Q: 12 + 30 = ?\nA:");
+  req.set_n(3);
+  req.mutable_sampling()->set_max_tokens(16);
+  req.mutable_sampling()->set_ignore_eos(true);
+  grpc::ClientContext ctx;
+  v1::GenerateResponse resp;
+  ASSERT_TRUE(stub->Generate(&ctx, req, &resp).ok());
+  auto ids = (*tok)->Encode(req.prompt_text());
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(std::vector<int32_t>(resp.prompt_ids().begin(), resp.prompt_ids().end()), *ids);
+  ASSERT_EQ(resp.completions_size(), 3);
+  for (const auto& c : resp.completions()) {
+    EXPECT_EQ(c.token_ids_size(), 16);
+    // The tiny model's 320 embedding rows pad the tokenizer's 259 ids; padding is never sampled.
+    for (int32_t id : c.token_ids()) EXPECT_LT(id, (*tok)->vocab_size());
+    auto text = (*tok)->Decode(std::vector<int32_t>(c.token_ids().begin(), c.token_ids().end()));
+    ASSERT_TRUE(text.ok());
+    EXPECT_EQ(c.text(), *text);
+  }
 }
 
 TEST_F(RolloutServerTest, SigtermStopsCleanly) {

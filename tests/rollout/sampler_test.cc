@@ -83,6 +83,18 @@ TEST(SamplerTest, TruncationKeepsOnlyAllowedTokens) {
   }
 }
 
+TEST(SamplerTest, VocabLimitExcludesPaddedRows) {
+  Sampler s;
+  for (int i = 0; i < 2000; ++i) {
+    auto t = s.Sample(kLogits.data(), kLogits.size(), {.seed = 4, .vocab_limit = 3}, 0, i);
+    EXPECT_LT(t.token, 3);
+    float lp;  // The raw logprob still normalises over every row.
+    kernels::logprobs_forward(&lp, nullptr, nullptr, kLogits.data(), &t.token, 1, kLogits.size(), nullptr);
+    EXPECT_EQ(t.logprob, lp);
+  }
+  EXPECT_EQ(s.Sample(kLogits.data(), kLogits.size(), {.temperature = 0, .vocab_limit = 3}, 0, 0).token, 1);
+}
+
 TEST(SamplerTest, ValidatesOptions) {
   EXPECT_TRUE(rollout::ValidateSamplingOptions({}).ok());
   EXPECT_FALSE(rollout::ValidateSamplingOptions({.temperature = -1}).ok());
