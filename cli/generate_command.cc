@@ -40,15 +40,16 @@ constexpr char kUsage[] =
 int Generate(const std::vector<std::string>& raw_args) {
   std::vector<std::string> args;
   for (const auto& a : raw_args) args.push_back(a == "-n" ? "--n" : a);
-  auto flags = Flags::Parse(args,
-                            {"server", "prompt", "prompt-ids", "n", "temperature", "top-p", "top-k", "min-p",
-                             "max-tokens", "seed", "stop", "timeout"},
-                            {"json", "ignore-eos", "help"});
-  if (!flags.ok() || flags->Has("help") || !flags->Has("server") ||
-      flags->Has("prompt") == flags->Has("prompt-ids")) {
-    if (!flags.ok()) std::fprintf(stderr, "flywheel generate: %s\n", std::string(flags.status().message()).c_str());
-    std::fputs(kUsage, flags.ok() && flags->Has("help") ? stdout : stderr);
-    return flags.ok() && flags->Has("help") ? 0 : 2;
+  int exit_code = 0;
+  auto flags = Flags::ParseOrUsage("flywheel generate", args,
+                                   {"server", "prompt", "prompt-ids", "n", "temperature", "top-p",
+                                    "top-k", "min-p", "max-tokens", "seed", "stop", "timeout"},
+                                   {"json", "ignore-eos"}, {"server"}, kUsage, &exit_code);
+  if (!flags) return exit_code;
+  if (flags->Has("prompt") == flags->Has("prompt-ids")) {
+    std::fprintf(stderr, "flywheel generate: give exactly one of --prompt and --prompt-ids\n%s",
+                 kUsage);
+    return 2;
   }
   v1::GenerateRequest req;
   if (auto ids = flags->Get("prompt-ids")) {
@@ -75,8 +76,9 @@ int Generate(const std::vector<std::string>& raw_args) {
   auto max_tokens = flags->GetInt("max-tokens", 0);
   auto seed = flags->GetInt("seed", 0);
   auto timeout = flags->GetDouble("timeout", 600);
-  for (const absl::Status& st : {n.status(), temperature.status(), top_p.status(), top_k.status(), min_p.status(),
-                                 max_tokens.status(), seed.status(), timeout.status()}) {
+  for (const absl::Status& st :
+       {n.status(), temperature.status(), top_p.status(), top_k.status(), min_p.status(),
+        max_tokens.status(), seed.status(), timeout.status()}) {
     if (!st.ok()) {
       std::fprintf(stderr, "flywheel generate: %s\n", std::string(st.message()).c_str());
       return 2;
@@ -108,18 +110,24 @@ int Generate(const std::vector<std::string>& raw_args) {
   for (const auto& c : resp.completions()) {
     std::vector<float> lps(c.logprobs().begin(), c.logprobs().end());
     if (flags->Has("json")) {
-      std::string line = "{\"prompt\":" + nlohmann::json(std::vector<int32_t>(resp.prompt_ids().begin(), resp.prompt_ids().end())).dump();
-      line += ",\"completion\":" + nlohmann::json(std::vector<int32_t>(c.token_ids().begin(), c.token_ids().end())).dump();
+      std::string line =
+          "{\"prompt\":" +
+          nlohmann::json(std::vector<int32_t>(resp.prompt_ids().begin(), resp.prompt_ids().end()))
+              .dump();
+      line +=
+          ",\"completion\":" +
+          nlohmann::json(std::vector<int32_t>(c.token_ids().begin(), c.token_ids().end())).dump();
       line += ",\"logprobs\":";
       AppendFloatArray(&line, lps);
-      line += ",\"versions\":" + nlohmann::json(std::vector<int64_t>(c.versions().begin(), c.versions().end())).dump();
+      line += ",\"versions\":" +
+              nlohmann::json(std::vector<int64_t>(c.versions().begin(), c.versions().end())).dump();
       line += ",\"finish_reason\":" + nlohmann::json(c.finish_reason()).dump() + "}";
       std::printf("%s\n", line.c_str());
     } else {
       double sum = 0;
       for (float lp : lps) sum += lp;
-      std::printf("--- sample %d (%d tokens, %s, sum logprob %.4f)\n", c.index(), c.token_ids_size(),
-                  c.finish_reason().c_str(), sum);
+      std::printf("--- sample %d (%d tokens, %s, sum logprob %.4f)\n", c.index(),
+                  c.token_ids_size(), c.finish_reason().c_str(), sum);
       if (!c.text().empty()) std::printf("%s\n", c.text().c_str());
       std::string ids = "ids:";
       for (int i = 0; i < c.token_ids_size(); ++i) absl::StrAppend(&ids, " ", c.token_ids(i));

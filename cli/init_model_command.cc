@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
-#include "cli/flags.h"
+#include "common/base/flags.h"
 #include "common/model/checkpoint.h"
 #include "common/model/parameters.h"
 #include "common/tokenizer/byte_level_tokenizer.h"
@@ -22,12 +22,10 @@ constexpr char kUsage[] =
     "  --seed    initialisation seed (default 0)\n";
 
 int InitModel(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {"preset", "out", "seed"}, {"help"});
-  if (!flags.ok() || flags->Has("help") || !flags->Has("preset") || !flags->Has("out")) {
-    if (!flags.ok()) std::fprintf(stderr, "flywheel init-model: %s\n", std::string(flags.status().message()).c_str());
-    std::fputs(kUsage, flags.ok() && flags->Has("help") ? stdout : stderr);
-    return flags.ok() && flags->Has("help") ? 0 : 2;
-  }
+  int exit_code = 0;
+  auto flags = Flags::ParseOrUsage("flywheel init-model", args, {"preset", "out", "seed"}, {},
+                                   {"preset", "out"}, kUsage, &exit_code);
+  if (!flags) return exit_code;
   auto seed = flags->GetInt("seed", 0);
   auto config = model::PresetConfig(*flags->Get("preset"));
   if (!seed.ok() || !config.ok()) {

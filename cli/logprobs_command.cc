@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/command.h"
-#include "cli/flags.h"
 #include "cli/json_floats.h"
+#include "common/base/flags.h"
 #include "common/base/thread_pool.h"
 #include "common/model/transformer.h"
 #include "nlohmann/json.hpp"
@@ -40,27 +40,28 @@ absl::StatusOr<Item> ParseLine(const std::string& line) {
   for (const char* key : {"prompt", "completion"}) {
     auto it = j.find(key);
     if (it == j.end() || !it->is_array()) {
-      return absl::InvalidArgumentError(absl::StrCat("\"", key, "\" must be an array of token ids"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", key, "\" must be an array of token ids"));
     }
     for (const auto& v : *it) {
       if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX) {
-        return absl::InvalidArgumentError(absl::StrCat("\"", key, "\" holds a non-integer or out-of-range id"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("\"", key, "\" holds a non-integer or out-of-range id"));
       }
       item.seq.push_back(static_cast<int32_t>(v.get<int64_t>()));
     }
     if (std::string(key) == "prompt") item.prompt_len = item.seq.size();
   }
-  if (item.prompt_len == 0) return absl::InvalidArgumentError("\"prompt\" must hold at least one token");
+  if (item.prompt_len == 0)
+    return absl::InvalidArgumentError("\"prompt\" must hold at least one token");
   return item;
 }
 
 int Logprobs(const std::vector<std::string>& args) {
-  auto flags = Flags::Parse(args, {"model", "threads", "batch"}, {"help"});
-  if (!flags.ok() || flags->Has("help") || !flags->Has("model")) {
-    if (!flags.ok()) std::fprintf(stderr, "flywheel logprobs: %s\n", std::string(flags.status().message()).c_str());
-    std::fputs(kUsage, flags.ok() && flags->Has("help") ? stdout : stderr);
-    return flags.ok() && flags->Has("help") ? 0 : 2;
-  }
+  int exit_code = 0;
+  auto flags = Flags::ParseOrUsage("flywheel logprobs", args, {"model", "threads", "batch"}, {},
+                                   {"model"}, kUsage, &exit_code);
+  if (!flags) return exit_code;
   auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
   auto batch = flags->GetInt("batch", 16);
   if (!threads.ok() || !batch.ok() || *threads < 1 || *batch < 1) {
@@ -82,14 +83,15 @@ int Logprobs(const std::vector<std::string>& args) {
       if (it.error.empty()) seqs.push_back(it.seq);
     }
     model::ForwardResult result;
-    absl::Status st = seqs.empty() ? absl::OkStatus()
-                                   : (*model)->Forward(seqs, {}, &result, nullptr, &pool);
+    absl::Status st =
+        seqs.empty() ? absl::OkStatus() : (*model)->Forward(seqs, {}, &result, nullptr, &pool);
     size_t k = 0;
     for (const Item& it : items) {
       std::string out;
       if (!it.error.empty() || !st.ok()) {
         any_error = true;
-        out = nlohmann::json{{"error", it.error.empty() ? std::string(st.message()) : it.error}}.dump();
+        out = nlohmann::json{{"error", it.error.empty() ? std::string(st.message()) : it.error}}
+                  .dump();
       } else {
         const auto& lp = result.logprobs[k++];
         std::vector<float> completion(lp.begin() + (it.prompt_len - 1), lp.end());

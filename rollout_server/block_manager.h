@@ -55,10 +55,10 @@ class BlockManager {
  private:
   int64_t block_size_;
   std::vector<int32_t> refs_;
-  std::vector<int32_t> free_;                       // Unpublished, unreferenced.
-  std::list<int32_t> evictable_;                    // Published, unreferenced; front = oldest.
+  std::vector<int32_t> free_;     // Unpublished, unreferenced.
+  std::list<int32_t> evictable_;  // Published, unreferenced; front = oldest.
   std::vector<std::list<int32_t>::iterator> evictable_pos_;
-  std::vector<uint64_t> block_hash_;                // 0 = unpublished
+  std::vector<uint64_t> block_hash_;  // 0 = unpublished
   std::vector<bool> in_evictable_;
   std::unordered_map<uint64_t, int32_t> hash_to_block_;
 };

@@ -34,13 +34,13 @@ struct Engine::Group {
 struct Engine::Seq {
   Group* group = nullptr;
   int64_t index = -1;
-  std::vector<int32_t> tokens;   // prompt + generated
+  std::vector<int32_t> tokens;  // prompt + generated
   int64_t prompt_len = 0;
-  std::vector<int32_t> blocks;   // block table
-  int64_t computed = 0;          // tokens whose keys/values are in the cache
-  bool running = false;          // in running_
+  std::vector<int32_t> blocks;  // block table
+  int64_t computed = 0;         // tokens whose keys/values are in the cache
+  bool running = false;         // in running_
   bool done = false;
-  size_t stop_scan = 0;          // decoded-text length already searched for stop strings
+  size_t stop_scan = 0;  // decoded-text length already searched for stop strings
 };
 
 Engine::Engine(std::unique_ptr<model::Transformer> model, const EngineOptions& options)
@@ -84,27 +84,34 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
   if (P == 0) return absl::InvalidArgumentError("prompt is empty");
   for (size_t i = 0; i < params.prompt.size(); ++i) {
     if (params.prompt[i] < 0 || params.prompt[i] >= config_.vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat("prompt token id ", params.prompt[i], " at index ", i,
-                                                     " is outside the vocabulary [0, ", config_.vocab_size, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("prompt token id ", params.prompt[i], " at index ", i,
+                       " is outside the vocabulary [0, ", config_.vocab_size, ")"));
     }
   }
   if (P >= ctx) {
-    return absl::InvalidArgumentError(absl::StrCat("prompt of ", P, " tokens leaves no room in the context of ", ctx));
+    return absl::InvalidArgumentError(
+        absl::StrCat("prompt of ", P, " tokens leaves no room in the context of ", ctx));
   }
   if (params.n < 1 || params.n > options_.max_n) {
-    return absl::InvalidArgumentError(absl::StrCat("n must be in [1, ", options_.max_n, "], got ", params.n));
+    return absl::InvalidArgumentError(
+        absl::StrCat("n must be in [1, ", options_.max_n, "], got ", params.n));
   }
   RETURN_IF_ERROR(ValidateSamplingOptions(params.sampling));
   if (params.sampling.vocab_limit < 0 || params.sampling.vocab_limit > config_.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat("vocab_limit must be in [0, ", config_.vocab_size, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("vocab_limit must be in [0, ", config_.vocab_size, "]"));
   }
   if (params.max_tokens < 0) return absl::InvalidArgumentError("max_tokens must be >= 0");
   if (params.max_tokens > ctx - P) {
-    return absl::InvalidArgumentError(absl::StrCat("max_tokens ", params.max_tokens, " with a prompt of ", P,
+    return absl::InvalidArgumentError(absl::StrCat("max_tokens ", params.max_tokens,
+                                                   " with a prompt of ", P,
                                                    " tokens exceeds the context of ", ctx));
   }
   for (int32_t t : params.stop_token_ids) {
-    if (t < 0 || t >= config_.vocab_size) return absl::InvalidArgumentError(absl::StrCat("stop token id ", t, " is outside the vocabulary"));
+    if (t < 0 || t >= config_.vocab_size)
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop token id ", t, " is outside the vocabulary"));
   }
   if (!params.stop_strings.empty() && !params.decode) {
     return absl::InvalidArgumentError("stop strings need a tokenizer, and this server has none");
@@ -114,12 +121,13 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
   }
   auto group = std::make_unique<Group>();
   group->max_new = params.max_tokens > 0 ? params.max_tokens : ctx - P;
-  // One sample must fit in the whole cache (plus one block of copy-on-write), or it could never run.
+  // One sample must fit in the whole cache (plus one block of copy-on-write), or it could never
+  // run.
   const int64_t need = (P + group->max_new + options_.block_size - 1) / options_.block_size + 1;
   if (need > options_.kv_blocks) {
-    return absl::InvalidArgumentError(absl::StrCat("a sample of up to ", P + group->max_new, " tokens needs ", need,
-                                                   " KV blocks; the cache has ", options_.kv_blocks,
-                                                   " (lower max_tokens)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a sample of up to ", P + group->max_new, " tokens needs ", need,
+                     " KV blocks; the cache has ", options_.kv_blocks, " (lower max_tokens)"));
   }
   group->params = std::move(params);
   group->done = std::move(done);
@@ -137,19 +145,21 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
 absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDone done) {
   if (items.empty()) return absl::InvalidArgumentError("no items to score");
   if (top_k < 0 || top_k > options_.max_score_top_k) {
-    return absl::InvalidArgumentError(absl::StrCat("top_k must be in [0, ", options_.max_score_top_k, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k must be in [0, ", options_.max_score_top_k, "]"));
   }
   int64_t total = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     std::vector<int32_t> seq = items[i].prompt;
-    if (seq.empty()) return absl::InvalidArgumentError(absl::StrCat("item ", i, ": prompt is empty"));
+    if (seq.empty())
+      return absl::InvalidArgumentError(absl::StrCat("item ", i, ": prompt is empty"));
     seq.insert(seq.end(), items[i].continuation.begin(), items[i].continuation.end());
     RETURN_IF_ERROR(model_->ValidateSequences({seq}));
     total += static_cast<int64_t>(seq.size());
   }
   if (total > options_.max_score_tokens) {
-    return absl::InvalidArgumentError(absl::StrCat("score request holds ", total, " tokens; the limit is ",
-                                                   options_.max_score_tokens));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "score request holds ", total, " tokens; the limit is ", options_.max_score_tokens));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -162,11 +172,13 @@ absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDon
 
 absl::Status Engine::UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done) {
   if (static_cast<int64_t>(params.size()) != num_params_) {
-    return absl::InvalidArgumentError(absl::StrCat("weights have ", params.size(), " values, the model has ", num_params_));
+    return absl::InvalidArgumentError(
+        absl::StrCat("weights have ", params.size(), " values, the model has ", num_params_));
   }
   for (size_t i = 0; i < params.size(); ++i) {
     if (!std::isfinite(params[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("weights hold a non-finite value at flat index ", i));
+      return absl::InvalidArgumentError(
+          absl::StrCat("weights hold a non-finite value at flat index ", i));
     }
   }
   {
@@ -184,7 +196,8 @@ void Engine::Loop() {
       std::unique_lock<std::mutex> lock(mu_);
       const bool busy = !running_.empty() || !waiting_.empty();
       cv_.wait(lock, [&] {
-        return stopping_ || busy || !new_groups_.empty() || !score_jobs_.empty() || !weight_jobs_.empty();
+        return stopping_ || busy || !new_groups_.empty() || !score_jobs_.empty() ||
+               !weight_jobs_.empty();
       });
       if (stopping_) break;
     }
@@ -259,8 +272,9 @@ void Engine::RunScore(ScoreJob& job) {
       kernels::logprobs_forward(&lp, nullptr, &lse, row, &tok, 1, V, nullptr);
       std::iota(order.begin(), order.end(), 0);
       const int64_t k = std::min<int64_t>(job.top_k, V);
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
+        return row[a] > row[b] || (row[a] == row[b] && a < b);
+      });
       out[i].top_ids.emplace_back(order.begin(), order.begin() + k);
       out[i].top_logprobs.emplace_back();
       for (int64_t j = 0; j < k; ++j) out[i].top_logprobs.back().push_back(row[order[j]] - lse);
@@ -284,7 +298,8 @@ bool Engine::EnsureBlocks(Seq* s, int64_t n) {
     fresh.push_back(b);
     cow_old = s->blocks[first];
   }
-  while (static_cast<int64_t>(s->blocks.size() + fresh.size() - (cow_old >= 0 ? 1 : 0)) * bs < end) {
+  while (static_cast<int64_t>(s->blocks.size() + fresh.size() - (cow_old >= 0 ? 1 : 0)) * bs <
+         end) {
     const int32_t b = blocks_.Allocate();
     if (b < 0) {
       blocks_.UnrefAll(fresh);  // Roll back: all or nothing.
@@ -350,7 +365,8 @@ void Engine::Append(Seq* s, const SampledToken& tok) {
   out.versions.push_back(version_);
   ++stats_.generated_tokens;
   const auto& p = g->params;
-  if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), tok.token) != p.stop_token_ids.end()) {
+  if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), tok.token) !=
+      p.stop_token_ids.end()) {
     return FinishSeq(s, "stop");
   }
   if (!p.stop_strings.empty()) {
@@ -385,7 +401,8 @@ void Engine::AfterLogits(Seq* s, const float* logits) {
   Group* g = s->group;
   const SamplingOptions& opt = g->params.sampling;
   if (s->index >= 0) {
-    Append(s, sampler_.Sample(logits, config_.vocab_size, opt, s->index, static_cast<int64_t>(s->tokens.size())));
+    Append(s, sampler_.Sample(logits, config_.vocab_size, opt, s->index,
+                              static_cast<int64_t>(s->tokens.size())));
     return;
   }
   // The leader finished the prompt: publish its blocks and fork the n samples onto them.
@@ -437,7 +454,8 @@ bool Engine::Step() {
            static_cast<int64_t>(running_.size()) + admitted < options_.max_running) {
       Seq* s = waiting_.front();
       if (s->computed == 0 && s->blocks.empty()) AdmitPrefix(s);
-      const int64_t n = std::min<int64_t>(static_cast<int64_t>(s->tokens.size()) - s->computed, budget);
+      const int64_t n =
+          std::min<int64_t>(static_cast<int64_t>(s->tokens.size()) - s->computed, budget);
       if (!EnsureBlocks(s, n)) break;
       waiting_.pop_front();
       batch.push_back(s);
@@ -477,7 +495,8 @@ bool Engine::Step() {
         s->done = true;
       }
     }
-    waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), [](Seq* s) { return s->done; }), waiting_.end());
+    waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), [](Seq* s) { return s->done; }),
+                   waiting_.end());
   } else {
     stats_.prefill_tokens += prefill;
     std::vector<Seq*> partial;
@@ -493,12 +512,15 @@ bool Engine::Step() {
     for (auto it = partial.rbegin(); it != partial.rend(); ++it) waiting_.push_front(*it);
   }
   // Drop finished sequences and groups.
-  seqs_.erase(std::remove_if(seqs_.begin(), seqs_.end(), [](const auto& s) { return s->done; }), seqs_.end());
-  groups_.erase(std::remove_if(groups_.begin(), groups_.end(), [&](const auto& g) {
-                  if (!g->finished) return false;
-                  for (const auto& s : seqs_) if (s->group == g.get()) return false;
-                  return true;
-                }),
+  seqs_.erase(std::remove_if(seqs_.begin(), seqs_.end(), [](const auto& s) { return s->done; }),
+              seqs_.end());
+  groups_.erase(std::remove_if(groups_.begin(), groups_.end(),
+                               [&](const auto& g) {
+                                 if (!g->finished) return false;
+                                 for (const auto& s : seqs_)
+                                   if (s->group == g.get()) return false;
+                                 return true;
+                               }),
                 groups_.end());
   ++stats_.steps;
   UpdateGauges();
@@ -510,11 +532,11 @@ void Engine::UpdateGauges() {
   stats_.running = static_cast<int64_t>(running_.size());
   stats_.waiting = static_cast<int64_t>(waiting_.size());
   stats_.blocks_in_use = blocks_.num_in_use();
-  if (stats_.blocks_in_use > stats_.peak_blocks_in_use) stats_.peak_blocks_in_use = stats_.blocks_in_use.load();
+  if (stats_.blocks_in_use > stats_.peak_blocks_in_use)
+    stats_.peak_blocks_in_use = stats_.blocks_in_use.load();
 }
 
 void Engine::FailAll(const absl::Status& status) {
-
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& g : new_groups_) g->done(status);

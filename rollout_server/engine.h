@@ -28,13 +28,13 @@
 namespace flywheel::rollout {
 
 struct EngineOptions {
-  int64_t kv_blocks = 1024;           // KV cache size in blocks
-  int64_t block_size = 16;            // tokens per block
-  int64_t max_tokens_per_step = 2048; // token budget of one step (prefill chunks + decodes)
-  int64_t max_running = 256;          // sequences decoding at once
-  int threads = 1;                    // model worker threads
-  int64_t max_n = 1024;               // samples per request
-  int64_t max_score_tokens = 1 << 16; // tokens per Score call
+  int64_t kv_blocks = 1024;            // KV cache size in blocks
+  int64_t block_size = 16;             // tokens per block
+  int64_t max_tokens_per_step = 2048;  // token budget of one step (prefill chunks + decodes)
+  int64_t max_running = 256;           // sequences decoding at once
+  int threads = 1;                     // model worker threads
+  int64_t max_n = 1024;                // samples per request
+  int64_t max_score_tokens = 1 << 16;  // tokens per Score call
   int32_t max_score_top_k = 20;
 };
 
@@ -42,8 +42,8 @@ struct GenerateParams {
   std::vector<int32_t> prompt;
   int64_t n = 1;
   SamplingOptions sampling;
-  int64_t max_tokens = 0;              // 0: up to the context
-  std::vector<int32_t> stop_token_ids; // finish after emitting one of these (kept)
+  int64_t max_tokens = 0;               // 0: up to the context
+  std::vector<int32_t> stop_token_ids;  // finish after emitting one of these (kept)
   // Finish once the decoded completion contains one of these; needs a decode function.
   std::vector<std::string> stop_strings;
   // Decodes token ids to text for stop strings (null: stop strings are rejected).
@@ -65,8 +65,8 @@ struct ScoreItem {
   std::vector<int32_t> continuation;
 };
 struct ScoreOutput {
-  std::vector<float> logprobs;                    // per continuation token
-  std::vector<std::vector<int32_t>> top_ids;      // per position, when top_k > 0
+  std::vector<float> logprobs;                // per continuation token
+  std::vector<std::vector<int32_t>> top_ids;  // per position, when top_k > 0
   std::vector<std::vector<float>> top_logprobs;
 };
 using ScoreDone = std::function<void(absl::StatusOr<std::vector<ScoreOutput>>, int64_t version)>;

@@ -8,13 +8,12 @@
 //   flywheel-rollout listening on HOST:PORT
 //   flywheel-rollout metrics on HOST:PORT
 // SIGTERM or SIGINT stops it: in-flight requests fail with UNAVAILABLE, then the server exits.
-#include <signal.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/daemon.h"
 #include "common/base/flags.h"
 #include "common/base/logging.h"
 #include "common/metrics/metrics_server.h"
@@ -51,23 +50,14 @@ int Fail(const absl::Status& st) {
 
 int main(int argc, char** argv) {
   using namespace flywheel;
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  auto flags = Flags::Parse(std::vector<std::string>(argv + 1, argv + argc),
-                            {"model", "listen", "metrics-listen", "threads", "auth-token-file", "kv-blocks",
-                             "block-size", "max-tokens-per-step", "max-running"},
-                            {"help"});
-  if (!flags.ok() || flags->Has("help") || !flags->Has("model") || !flags->Has("listen") ||
-      !flags->Has("metrics-listen")) {
-    if (!flags.ok()) std::fprintf(stderr, "flywheel-rollout: %s\n", std::string(flags.status().message()).c_str());
-    std::fputs(kUsage, flags.ok() && flags->Has("help") ? stdout : stderr);
-    return flags.ok() && flags->Has("help") ? 0 : 2;
-  }
+  BlockStopSignals();  // Before any thread starts: the main thread waits for them below.
+  int exit_code = 0;
+  auto flags =
+      Flags::ParseOrUsage("flywheel-rollout", std::vector<std::string>(argv + 1, argv + argc),
+                          {"model", "listen", "metrics-listen", "threads", "auth-token-file",
+                           "kv-blocks", "block-size", "max-tokens-per-step", "max-running"},
+                          {}, {"model", "listen", "metrics-listen"}, kUsage, &exit_code);
+  if (!flags) return exit_code;
   rollout::EngineOptions opt;
   auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
   auto kv_blocks = flags->GetInt("kv-blocks", 4096);
@@ -105,12 +95,15 @@ int main(int argc, char** argv) {
 
   auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
   if (!metrics_server.ok()) return Fail(metrics_server.status());
-  auto metrics = std::make_shared<rollout::RolloutMetrics>(metrics_server->get(), &(*engine)->stats());
+  auto metrics =
+      std::make_shared<rollout::RolloutMetrics>(metrics_server->get(), &(*engine)->stats());
   (*metrics_server)->Add(metrics);
   (*engine)->stats().on_step = [m = metrics.get()](double s) { m->ObserveStep(s); };
 
   rollout::RolloutService service(engine->get(), tok.get(), token);
-  service.on_rpc_done = [m = metrics.get()](const std::string& method, const grpc::Status& st) { m->CountRpc(method, st); };
+  service.on_rpc_done = [m = metrics.get()](const std::string& method, const grpc::Status& st) {
+    m->CountRpc(method, st);
+  };
   grpc::ServerBuilder builder;
   int port = 0;
   const std::string listen = *flags->Get("listen");
@@ -120,18 +113,16 @@ int main(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  std::printf("flywheel-rollout listening on %s:%d\n", host.c_str(), port);
-  const std::string mhost = flags->Get("metrics-listen")->substr(0, flags->Get("metrics-listen")->rfind(':'));
-  std::printf("flywheel-rollout metrics on %s:%d\n", mhost.c_str(), (*metrics_server)->port());
-  std::fflush(stdout);
-  FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads << " threads, "
-               << opt.kv_blocks << " KV blocks of " << opt.block_size << (tok ? ", tokenizer" : ", no tokenizer")
-               << ")";
+  if (server == nullptr || port == 0)
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  AnnounceAddress("flywheel-rollout", "listening on", listen, port);
+  AnnounceAddress("flywheel-rollout", "metrics on", *flags->Get("metrics-listen"),
+                  (*metrics_server)->port());
+  FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads
+               << " threads, " << opt.kv_blocks << " KV blocks of " << opt.block_size
+               << (tok ? ", tokenizer" : ", no tokenizer") << ")";
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";
   (*engine)->Shutdown();  // Fails in-flight requests with UNAVAILABLE; their RPCs finish now.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

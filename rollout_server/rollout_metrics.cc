@@ -24,8 +24,8 @@ RolloutMetrics::RolloutMetrics(metrics::MetricsServer* server, EngineStats* stat
                .Name("flywheel_rollout_step_duration_seconds")
                .Help("Wall time of one engine step (prefill chunks and decodes of the batch)")
                .Register(server->registry())
-               .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
-                                                                 0.1, 0.2, 0.5, 1, 2, 5});
+               .Add({}, prometheus::Histogram::BucketBoundaries{
+                            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5});
   rpcs_ = &prometheus::BuildCounter()
                .Name("flywheel_rollout_rpcs_total")
                .Help("Finished RPCs by method and status code")
@@ -33,12 +33,26 @@ RolloutMetrics::RolloutMetrics(metrics::MetricsServer* server, EngineStats* stat
 }
 
 void RolloutMetrics::CountRpc(const std::string& method, const grpc::Status& status) {
-  static const char* kCodes[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-                                 "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static const char* kCodes[] = {"OK",
+                                 "CANCELLED",
+                                 "UNKNOWN",
+                                 "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND",
+                                 "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED",
+                                 "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION",
+                                 "ABORTED",
+                                 "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED",
+                                 "INTERNAL",
+                                 "UNAVAILABLE",
+                                 "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
   const int code = static_cast<int>(status.error_code());
-  rpcs_->Add({{"method", method}, {"code", code >= 0 && code <= 16 ? kCodes[code] : "UNKNOWN"}}).Increment();
+  rpcs_->Add({{"method", method}, {"code", code >= 0 && code <= 16 ? kCodes[code] : "UNKNOWN"}})
+      .Increment();
 }
 
 std::vector<prometheus::MetricFamily> RolloutMetrics::Collect() const {
@@ -56,15 +70,16 @@ std::vector<prometheus::MetricFamily> RolloutMetrics::Collect() const {
       Family("flywheel_rollout_kv_blocks_used", "KV cache blocks referenced by sequences",
              MetricType::Gauge, static_cast<double>(s.blocks_in_use.load())),
       Family("flywheel_rollout_kv_blocks_free", "KV cache blocks available (free or evictable)",
-             MetricType::Gauge, static_cast<double>(s.blocks_total.load() - s.blocks_in_use.load())),
+             MetricType::Gauge,
+             static_cast<double>(s.blocks_total.load() - s.blocks_in_use.load())),
       Family("flywheel_rollout_preemptions_total", "Sequences preempted for lack of KV blocks",
              MetricType::Counter, static_cast<double>(s.preemptions.load())),
       Family("flywheel_rollout_weight_version", "Version of the weights being served",
              MetricType::Gauge, static_cast<double>(s.version.load())),
       Family("flywheel_rollout_weight_swap_pause_seconds", "Decode pause of the last weight swap",
              MetricType::Gauge, s.last_swap_pause.load()),
-      Family("flywheel_rollout_weight_swap_pause_max_seconds", "Longest decode pause of a weight swap",
-             MetricType::Gauge, s.max_swap_pause.load()),
+      Family("flywheel_rollout_weight_swap_pause_max_seconds",
+             "Longest decode pause of a weight swap", MetricType::Gauge, s.max_swap_pause.load()),
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
+#include "common/base/status_macros.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/status.h"
 #include "rollout_server/weight_stager.h"
@@ -23,18 +24,30 @@ void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* r
   reactor->Finish(status);
 }
 
+absl::Status RolloutService::Ids(const google::protobuf::RepeatedField<int32_t>& ids,
+                                 const std::string& text, const std::string& what,
+                                 std::vector<int32_t>* out) const {
+  if (!ids.empty() || text.empty()) {
+    out->assign(ids.begin(), ids.end());
+    return absl::OkStatus();
+  }
+  if (tokenizer_ == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": this server has no tokenizer; send token ids"));
+  }
+  auto encoded = tokenizer_->Encode(text);
+  if (!encoded.ok())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", encoded.status().message()));
+  *out = std::move(*encoded);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateRequest& req) const {
   GenerateParams p;
-  if (req.prompt_ids_size() > 0) {
-    p.prompt.assign(req.prompt_ids().begin(), req.prompt_ids().end());
-  } else if (!req.prompt_text().empty()) {
-    if (tokenizer_ == nullptr) return absl::InvalidArgumentError("this server has no tokenizer: send prompt_ids");
-    auto ids = tokenizer_->Encode(req.prompt_text());
-    if (!ids.ok()) return absl::InvalidArgumentError(absl::StrCat("prompt_text: ", ids.status().message()));
-    p.prompt = std::move(*ids);
-  } else {
+  if (req.prompt_ids_size() == 0 && req.prompt_text().empty()) {
     return absl::InvalidArgumentError("request has neither prompt_ids nor prompt_text");
   }
+  RETURN_IF_ERROR(Ids(req.prompt_ids(), req.prompt_text(), "prompt", &p.prompt));
   p.n = req.n();
   const v1::SamplingParams& s = req.sampling();
   p.sampling.temperature = s.has_temperature() ? s.temperature() : 1.0f;
@@ -49,7 +62,8 @@ absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateReques
   }
   p.stop_strings.assign(s.stop().begin(), s.stop().end());
   if (tokenizer_ != nullptr) {
-    p.sampling.vocab_limit = std::min<int64_t>(tokenizer_->vocab_size(), engine_->config().vocab_size);
+    p.sampling.vocab_limit =
+        std::min<int64_t>(tokenizer_->vocab_size(), engine_->config().vocab_size);
     const tokenizer::Tokenizer* tok = tokenizer_;
     p.decode = [tok](const std::vector<int32_t>& ids) {
       auto text = tok->Decode(ids);
@@ -71,25 +85,27 @@ grpc::ServerUnaryReactor* RolloutService::Generate(grpc::CallbackServerContext* 
   response->set_request_id(request->request_id());
   response->mutable_prompt_ids()->Assign(params->prompt.begin(), params->prompt.end());
   const tokenizer::Tokenizer* tok = tokenizer_;
-  absl::Status st = engine_->Generate(std::move(*params), [this, reactor, response, tok](
-                                                              absl::StatusOr<std::vector<SampleOutput>> r) {
-    if (!r.ok()) return Done("Generate", reactor, rpc::ToGrpc(r.status()));
-    for (size_t i = 0; i < r->size(); ++i) {
-      SampleOutput& s = (*r)[i];
-      v1::Completion* c = response->add_completions();
-      c->set_index(static_cast<int32_t>(i));
-      c->mutable_token_ids()->Assign(s.tokens.begin(), s.tokens.end());
-      c->mutable_logprobs()->Assign(s.logprobs.begin(), s.logprobs.end());
-      c->mutable_sampling_logprobs()->Assign(s.sampling_logprobs.begin(), s.sampling_logprobs.end());
-      c->mutable_versions()->Assign(s.versions.begin(), s.versions.end());
-      c->set_finish_reason(s.finish_reason);
-      if (tok != nullptr) {
-        auto text = tok->Decode(s.tokens);
-        if (text.ok()) c->set_text(*text);
-      }
-    }
-    Done("Generate", reactor, grpc::Status::OK);
-  });
+  absl::Status st = engine_->Generate(
+      std::move(*params),
+      [this, reactor, response, tok](absl::StatusOr<std::vector<SampleOutput>> r) {
+        if (!r.ok()) return Done("Generate", reactor, rpc::ToGrpc(r.status()));
+        for (size_t i = 0; i < r->size(); ++i) {
+          SampleOutput& s = (*r)[i];
+          v1::Completion* c = response->add_completions();
+          c->set_index(static_cast<int32_t>(i));
+          c->mutable_token_ids()->Assign(s.tokens.begin(), s.tokens.end());
+          c->mutable_logprobs()->Assign(s.logprobs.begin(), s.logprobs.end());
+          c->mutable_sampling_logprobs()->Assign(s.sampling_logprobs.begin(),
+                                                 s.sampling_logprobs.end());
+          c->mutable_versions()->Assign(s.versions.begin(), s.versions.end());
+          c->set_finish_reason(s.finish_reason);
+          if (tok != nullptr) {
+            auto text = tok->Decode(s.tokens);
+            if (text.ok()) c->set_text(*text);
+          }
+        }
+        Done("Generate", reactor, grpc::Status::OK);
+      });
   if (!st.ok()) Done("Generate", reactor, rpc::ToGrpc(st));
   return reactor;
 }
@@ -99,26 +115,37 @@ grpc::ServerUnaryReactor* RolloutService::Score(grpc::CallbackServerContext* con
                                                 v1::ScoreResponse* response) {
   auto* reactor = context->DefaultReactor();
   std::vector<ScoreItem> items;
-  for (const auto& it : request->items()) {
-    items.push_back({{it.prompt_ids().begin(), it.prompt_ids().end()},
-                     {it.continuation_ids().begin(), it.continuation_ids().end()}});
-  }
-  absl::Status st = engine_->Score(std::move(items), request->top_k(), [this, reactor, response](
-                                                                           absl::StatusOr<std::vector<ScoreOutput>> r,
-                                                                           int64_t version) {
-    if (!r.ok()) return Done("Score", reactor, rpc::ToGrpc(r.status()));
-    response->set_version(version);
-    for (const ScoreOutput& o : *r) {
-      v1::ScoreResult* res = response->add_results();
-      res->mutable_logprobs()->Assign(o.logprobs.begin(), o.logprobs.end());
-      for (size_t t = 0; t < o.top_ids.size(); ++t) {
-        v1::TopLogprobs* top = res->add_top();
-        top->mutable_token_ids()->Assign(o.top_ids[t].begin(), o.top_ids[t].end());
-        top->mutable_logprobs()->Assign(o.top_logprobs[t].begin(), o.top_logprobs[t].end());
-      }
+  for (int i = 0; i < request->items_size(); ++i) {
+    const auto& it = request->items(i);
+    ScoreItem item;
+    absl::Status st =
+        Ids(it.prompt_ids(), it.prompt_text(), absl::StrCat("item ", i, " prompt"), &item.prompt);
+    if (st.ok()) {
+      st = Ids(it.continuation_ids(), it.continuation_text(),
+               absl::StrCat("item ", i, " continuation"), &item.continuation);
     }
-    Done("Score", reactor, grpc::Status::OK);
-  });
+    if (!st.ok()) {
+      Done("Score", reactor, rpc::ToGrpc(st));
+      return reactor;
+    }
+    items.push_back(std::move(item));
+  }
+  absl::Status st = engine_->Score(
+      std::move(items), request->top_k(),
+      [this, reactor, response](absl::StatusOr<std::vector<ScoreOutput>> r, int64_t version) {
+        if (!r.ok()) return Done("Score", reactor, rpc::ToGrpc(r.status()));
+        response->set_version(version);
+        for (const ScoreOutput& o : *r) {
+          v1::ScoreResult* res = response->add_results();
+          res->mutable_logprobs()->Assign(o.logprobs.begin(), o.logprobs.end());
+          for (size_t t = 0; t < o.top_ids.size(); ++t) {
+            v1::TopLogprobs* top = res->add_top();
+            top->mutable_token_ids()->Assign(o.top_ids[t].begin(), o.top_ids[t].end());
+            top->mutable_logprobs()->Assign(o.top_logprobs[t].begin(), o.top_logprobs[t].end());
+          }
+        }
+        Done("Score", reactor, grpc::Status::OK);
+      });
   if (!st.ok()) Done("Score", reactor, rpc::ToGrpc(st));
   return reactor;
 }
@@ -136,7 +163,8 @@ grpc::ServerUnaryReactor* RolloutService::GetInfo(grpc::CallbackServerContext* c
   response->set_kv_blocks_total(engine_->options().kv_blocks);
   response->set_kv_block_size(engine_->options().block_size);
   response->set_has_tokenizer(tokenizer_ != nullptr);
-  if (tokenizer_ != nullptr && tokenizer_->eos_id()) response->add_eos_token_ids(*tokenizer_->eos_id());
+  if (tokenizer_ != nullptr && tokenizer_->eos_id())
+    response->add_eos_token_ids(*tokenizer_->eos_id());
   Done("GetInfo", reactor, grpc::Status::OK);
   return reactor;
 }
@@ -158,7 +186,8 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
 
   void OnReadDone(bool ok) override {
     if (ok) {
-      absl::Status st = stager_.Add(chunk_.version(), chunk_.tensor(), chunk_.offset(), chunk_.data(), chunk_.crc32c());
+      absl::Status st = stager_.Add(chunk_.version(), chunk_.tensor(), chunk_.offset(),
+                                    chunk_.data(), chunk_.crc32c());
       if (!st.ok()) return Finish(rpc::ToGrpc(st));
       return StartRead(&chunk_);
     }
@@ -166,13 +195,13 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
     auto params = stager_.Finish();
     if (!params.ok()) return Finish(rpc::ToGrpc(params.status()));
     const int64_t version = stager_.version(), bytes = stager_.bytes();
-    absl::Status st = service_->engine_->UpdateWeights(std::move(*params), version,
-                                                       [this, version, bytes](absl::Status s, double pause) {
-                                                         response_->set_version(version);
-                                                         response_->set_bytes(bytes);
-                                                         response_->set_swap_pause_seconds(pause);
-                                                         Finish(rpc::ToGrpc(s));
-                                                       });
+    absl::Status st = service_->engine_->UpdateWeights(
+        std::move(*params), version, [this, version, bytes](absl::Status s, double pause) {
+          response_->set_version(version);
+          response_->set_bytes(bytes);
+          response_->set_swap_pause_seconds(pause);
+          Finish(rpc::ToGrpc(s));
+        });
     if (!st.ok()) Finish(rpc::ToGrpc(st));
   }
 

@@ -38,8 +38,13 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
 
  private:
   class PushReactor;
+  // ids if given, else text tokenized (InvalidArgument without a tokenizer); `what` names the
+  // field.
+  absl::Status Ids(const google::protobuf::RepeatedField<int32_t>& ids, const std::string& text,
+                   const std::string& what, std::vector<int32_t>* out) const;
   absl::StatusOr<GenerateParams> ToParams(const flywheel::v1::GenerateRequest& request) const;
-  void Done(const std::string& method, grpc::ServerUnaryReactor* reactor, const grpc::Status& status);
+  void Done(const std::string& method, grpc::ServerUnaryReactor* reactor,
+            const grpc::Status& status);
 
   Engine* engine_;
   const tokenizer::Tokenizer* tokenizer_;

@@ -28,12 +28,14 @@ float RawLogprob(const float* logits, int64_t V, int32_t token) {
 
 absl::Status ValidateSamplingOptions(const SamplingOptions& o) {
   if (!(o.temperature >= 0) || !std::isfinite(o.temperature)) {
-    return absl::InvalidArgumentError(absl::StrCat("temperature must be >= 0, got ", o.temperature));
+    return absl::InvalidArgumentError(
+        absl::StrCat("temperature must be >= 0, got ", o.temperature));
   }
   if (!(o.top_p > 0 && o.top_p <= 1)) {
     return absl::InvalidArgumentError(absl::StrCat("top_p must be in (0, 1], got ", o.top_p));
   }
-  if (o.top_k < 0) return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", o.top_k));
+  if (o.top_k < 0)
+    return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", o.top_k));
   if (!(o.min_p >= 0 && o.min_p < 1)) {
     return absl::InvalidArgumentError(absl::StrCat("min_p must be in [0, 1), got ", o.min_p));
   }
@@ -60,11 +62,14 @@ SampledToken Sampler::Sample(const float* logits, int64_t V, const SamplingOptio
   // Processed distribution in double: exp((l - max) / T), normalised below.
   const float mx = *std::max_element(logits, logits + V);
   probs_.resize(V);
-  for (int64_t v = 0; v < V; ++v) probs_[v] = std::exp((static_cast<double>(logits[v]) - mx) / o.temperature);
+  for (int64_t v = 0; v < V; ++v)
+    probs_[v] = std::exp((static_cast<double>(logits[v]) - mx) / o.temperature);
   order_.resize(V);
   std::iota(order_.begin(), order_.end(), 0);
   // Candidates in descending probability, ties by id: a total order, so sampling is reproducible.
-  auto before = [&](int32_t a, int32_t b) { return probs_[a] > probs_[b] || (probs_[a] == probs_[b] && a < b); };
+  auto before = [&](int32_t a, int32_t b) {
+    return probs_[a] > probs_[b] || (probs_[a] == probs_[b] && a < b);
+  };
   int64_t kept = V;
   if (o.top_k > 0 && o.top_k < V) {
     std::partial_sort(order_.begin(), order_.begin() + o.top_k, order_.end(), before);

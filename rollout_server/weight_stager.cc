@@ -20,26 +20,30 @@ absl::Status WeightStager::Add(int64_t version, const std::string& tensor, int64
   };
   if (version_ < 0) version_ = version;
   if (version != version_) {
-    return fail(absl::InvalidArgumentError(absl::StrCat("chunk of version ", version, " inside a push of version ", version_)));
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("chunk of version ", version, " inside a push of version ", version_)));
   }
   const int64_t index = layout_.Find(tensor);
-  if (index < 0) return fail(absl::InvalidArgumentError(absl::StrCat("unknown tensor \"", tensor, "\"")));
+  if (index < 0)
+    return fail(absl::InvalidArgumentError(absl::StrCat("unknown tensor \"", tensor, "\"")));
   const model::ParamTensor& t = layout_.tensors()[index];
   const int64_t size = static_cast<int64_t>(data.size());
   if (offset != received_[index]) {
-    return fail(absl::InvalidArgumentError(absl::StrCat("tensor \"", tensor, "\": chunk at byte ", offset,
-                                                        ", expected ", received_[index], " (chunks go in order)")));
+    return fail(absl::InvalidArgumentError(absl::StrCat("tensor \"", tensor, "\": chunk at byte ",
+                                                        offset, ", expected ", received_[index],
+                                                        " (chunks go in order)")));
   }
   if (offset % 4 != 0 || size % 4 != 0 || offset + size > t.numel * 4) {
-    return fail(absl::InvalidArgumentError(absl::StrCat("tensor \"", tensor, "\" of shape ",
-                                                        model::ShapeToString(t.shape), " (", t.numel * 4,
-                                                        " bytes): chunk [", offset, ", ", offset + size,
-                                                        ") does not fit (wrong shape?)")));
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "tensor \"", tensor, "\" of shape ", model::ShapeToString(t.shape), " (", t.numel * 4,
+        " bytes): chunk [", offset, ", ", offset + size, ") does not fit (wrong shape?)")));
   }
   if (Crc32c(data.data(), data.size()) != crc32c) {
-    return fail(absl::DataLossError(absl::StrCat("tensor \"", tensor, "\": checksum mismatch in chunk at byte ", offset)));
+    return fail(absl::DataLossError(
+        absl::StrCat("tensor \"", tensor, "\": checksum mismatch in chunk at byte ", offset)));
   }
-  std::memcpy(reinterpret_cast<char*>(params_.data() + t.offset) + offset, data.data(), data.size());
+  std::memcpy(reinterpret_cast<char*>(params_.data() + t.offset) + offset, data.data(),
+              data.size());
   received_[index] += size;
   bytes_ += size;
   return absl::OkStatus();
@@ -50,8 +54,9 @@ absl::StatusOr<std::vector<float>> WeightStager::Finish() {
   for (size_t i = 0; i < received_.size(); ++i) {
     const auto& t = layout_.tensors()[i];
     if (received_[i] != t.numel * 4) {
-      return absl::InvalidArgumentError(absl::StrCat("push incomplete: tensor \"", t.name, "\" has ", received_[i],
-                                                     " of ", t.numel * 4, " bytes"));
+      return absl::InvalidArgumentError(absl::StrCat("push incomplete: tensor \"", t.name,
+                                                     "\" has ", received_[i], " of ", t.numel * 4,
+                                                     " bytes"));
     }
   }
   return std::move(params_);

@@ -1,5 +1,7 @@
 #include "common/base/flags.h"
 
+#include <cstdio>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -12,7 +14,8 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.rfind("--", 0) != 0 || a == "--") {
-      if (!positional) return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", a, "'"));
+      if (!positional)
+        return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", a, "'"));
       flags.positional_.push_back(a);
       continue;
     }
@@ -24,7 +27,8 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
     }
     if (valued.count(name)) {
       if (!value) {
-        if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+        if (i + 1 >= args.size())
+          return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
         value = args[++i];
       }
       flags.values_[name] = *value;
@@ -36,6 +40,37 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
     }
   }
   return flags;
+}
+
+std::optional<Flags> Flags::ParseOrUsage(const std::string& program,
+                                         const std::vector<std::string>& args,
+                                         const std::set<std::string>& valued,
+                                         std::set<std::string> boolean,
+                                         const std::vector<std::string>& required,
+                                         const char* usage, int* exit_code) {
+  boolean.insert("help");
+  auto flags = Parse(args, valued, boolean);
+  std::string why;
+  if (!flags.ok()) {
+    why = std::string(flags.status().message());
+  } else if (flags->Has("help")) {
+    std::fputs(usage, stdout);
+    *exit_code = 0;
+    return std::nullopt;
+  } else {
+    for (const auto& name : required) {
+      if (!flags->Has(name)) {
+        why = absl::StrCat("--", name, " is required");
+        break;
+      }
+    }
+  }
+  if (!why.empty()) {
+    std::fprintf(stderr, "%s: %s\n%s", program.c_str(), why.c_str(), usage);
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  return std::move(*flags);
 }
 
 std::optional<std::string> Flags::Get(const std::string& name) const {
@@ -53,7 +88,8 @@ absl::StatusOr<int64_t> Flags::GetInt(const std::string& name, int64_t fallback)
   if (!v) return fallback;
   int64_t out;
   if (!absl::SimpleAtoi(*v, &out)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be an integer, got '", *v, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be an integer, got '", *v, "'"));
   }
   return out;
 }
@@ -63,7 +99,8 @@ absl::StatusOr<double> Flags::GetDouble(const std::string& name, double fallback
   if (!v) return fallback;
   double out;
   if (!absl::SimpleAtod(*v, &out)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be a number, got '", *v, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be a number, got '", *v, "'"));
   }
   return out;
 }

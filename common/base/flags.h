@@ -28,6 +28,17 @@ class Flags {
   absl::StatusOr<double> GetDouble(const std::string& name, double fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
+  // The usual front door of a command: parses args; with --help prints `usage` to stdout and sets
+  // *exit_code to 0; on a parse error or a missing `required` flag prints "<program>: <why>" and
+  // `usage` to stderr and sets *exit_code to 2. Returns the flags only when the command should run.
+  // "help" is added to the boolean flags.
+  static std::optional<Flags> ParseOrUsage(const std::string& program,
+                                           const std::vector<std::string>& args,
+                                           const std::set<std::string>& valued,
+                                           std::set<std::string> boolean,
+                                           const std::vector<std::string>& required,
+                                           const char* usage, int* exit_code);
+
  private:
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;

@@ -13,10 +13,14 @@ std::atomic<int> g_min_severity{0};
 
 const char* SeverityLetter(LogSeverity s) {
   switch (s) {
-    case LogSeverity::kInfo: return "I";
-    case LogSeverity::kWarning: return "W";
-    case LogSeverity::kError: return "E";
-    case LogSeverity::kFatal: return "F";
+    case LogSeverity::kInfo:
+      return "I";
+    case LogSeverity::kWarning:
+      return "W";
+    case LogSeverity::kError:
+      return "E";
+    case LogSeverity::kFatal:
+      return "F";
   }
   return "?";
 }

@@ -9,10 +9,10 @@
 #define FW_STATUS_CONCAT_(a, b) FW_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    const ::absl::Status fw_status_ = (expr);        \
-    if (!fw_status_.ok()) return fw_status_;         \
+#define RETURN_IF_ERROR(expr)                 \
+  do {                                        \
+    const ::absl::Status fw_status_ = (expr); \
+    if (!fw_status_.ok()) return fw_status_;  \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates a StatusOr expression; on error returns its status,

@@ -49,19 +49,19 @@ struct Activations {
   std::vector<int64_t> seq_start;  // (S + 1) first row of each sequence
   std::vector<int64_t> att_start;  // (S) offset of each sequence's probabilities in att
 
-  bool saved = false;              // Whether per-layer tensors were kept (training forward).
-  std::vector<float> resid;        // ((L + 1) * N, C) layer inputs; the last is the final stream
-  std::vector<float> resid_mid;    // (L * N, C) after attention, before the MLP
+  bool saved = false;            // Whether per-layer tensors were kept (training forward).
+  std::vector<float> resid;      // ((L + 1) * N, C) layer inputs; the last is the final stream
+  std::vector<float> resid_mid;  // (L * N, C) after attention, before the MLP
   std::vector<LayerActivations> layers;
-  std::vector<float> lnf;          // (N, C) final RMSNorm output
-  std::vector<float> rstdf;        // (N)
-  std::vector<float> logits;       // (N, V) when kept; else recomputed in chunks by backward
-  std::vector<float> lse;          // (N)
-  std::vector<float> entropy;      // (N)
-  std::vector<float> logprobs;     // (N)
+  std::vector<float> lnf;       // (N, C) final RMSNorm output
+  std::vector<float> rstdf;     // (N)
+  std::vector<float> logits;    // (N, V) when kept; else recomputed in chunks by backward
+  std::vector<float> lse;       // (N)
+  std::vector<float> entropy;   // (N)
+  std::vector<float> logprobs;  // (N)
   bool logits_kept = false;
   bool has_entropy = false;
-  BackwardScratch grad;             // Used by Transformer::Backward.
+  BackwardScratch grad;  // Used by Transformer::Backward.
 };
 
 }  // namespace flywheel::model

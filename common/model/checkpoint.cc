@@ -34,7 +34,8 @@ absl::StatusOr<std::map<std::string, std::string>> ShardMap(const std::string& d
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(single)) return out;  // Empty map: everything is in model.safetensors.
   if (!fs::exists(index)) {
-    return absl::NotFoundError(absl::StrCat(dir, ": no model.safetensors or model.safetensors.index.json"));
+    return absl::NotFoundError(
+        absl::StrCat(dir, ": no model.safetensors or model.safetensors.index.json"));
   }
   std::ifstream in(index);
   std::stringstream ss;
@@ -45,11 +46,13 @@ absl::StatusOr<std::map<std::string, std::string>> ShardMap(const std::string& d
   }
   for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
     if (!it.value().is_string()) {
-      return absl::InvalidArgumentError(absl::StrCat(index.string(), ": weight_map values must be file names"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(index.string(), ": weight_map values must be file names"));
     }
     std::string file = it.value().get<std::string>();
     if (file.find('/') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(index.string(), ": shard name '", file, "' must be a plain file name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(index.string(), ": shard name '", file, "' must be a plain file name"));
     }
     out[it.key()] = file;
   }
@@ -71,7 +74,8 @@ absl::StatusOr<ModelWeights> LoadModelDir(const std::string& dir) {
     if (!shards.empty()) {
       auto it = shards.find(name);
       if (it == shards.end()) {
-        return absl::NotFoundError(absl::StrCat(dir, ": missing tensor \"", name, "\" (not in the shard index)"));
+        return absl::NotFoundError(
+            absl::StrCat(dir, ": missing tensor \"", name, "\" (not in the shard index)"));
       }
       file = it->second;
     }
@@ -95,7 +99,8 @@ absl::StatusOr<ModelWeights> LoadModelDir(const std::string& dir) {
   }
   for (size_t i = 0; i < w.params.size(); ++i) {
     if (!std::isfinite(w.params[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(dir, ": weights contain a non-finite value at flat index ", i));
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir, ": weights contain a non-finite value at flat index ", i));
     }
   }
   return w;
@@ -104,11 +109,14 @@ absl::StatusOr<ModelWeights> LoadModelDir(const std::string& dir) {
 absl::Status SaveModelDir(const std::string& dir, const ModelConfig& config, const float* params) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   ParameterLayout layout(config);
   std::vector<NamedTensor> tensors;
-  for (const ParamTensor& t : layout.tensors()) tensors.push_back({t.name, t.shape, params + t.offset});
-  RETURN_IF_ERROR(WriteSafetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}}));
+  for (const ParamTensor& t : layout.tensors())
+    tensors.push_back({t.name, t.shape, params + t.offset});
+  RETURN_IF_ERROR(WriteSafetensors((fs::path(dir) / "model.safetensors").string(), tensors,
+                                   {{"format", "pt"}}));
   const std::string config_path = (fs::path(dir) / "config.json").string();
   const std::string tmp = config_path + ".tmp";
   {

@@ -19,7 +19,8 @@ absl::StatusOr<int64_t> GetInt(const json& j, const char* key, std::optional<int
     return absl::InvalidArgumentError(absl::StrCat("config.json: missing \"", key, "\""));
   }
   if (!it->is_number_integer()) {
-    return absl::InvalidArgumentError(absl::StrCat("config.json: \"", key, "\" must be an integer"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.json: \"", key, "\" must be an integer"));
   }
   return it->get<int64_t>();
 }
@@ -37,7 +38,8 @@ absl::StatusOr<bool> GetBool(const json& j, const char* key, bool fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
   if (!it->is_boolean()) {
-    return absl::InvalidArgumentError(absl::StrCat("config.json: \"", key, "\" must be true or false"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.json: \"", key, "\" must be true or false"));
   }
   return it->get<bool>();
 }
@@ -46,7 +48,8 @@ absl::StatusOr<bool> GetBool(const json& j, const char* key, bool fallback) {
 
 absl::Status ValidateConfig(const ModelConfig& c) {
   auto positive = [](const char* name, int64_t v) -> absl::Status {
-    if (v <= 0) return absl::InvalidArgumentError(absl::StrCat("config: ", name, " must be > 0, got ", v));
+    if (v <= 0)
+      return absl::InvalidArgumentError(absl::StrCat("config: ", name, " must be > 0, got ", v));
     return absl::OkStatus();
   };
   RETURN_IF_ERROR(positive("vocab_size", c.vocab_size));
@@ -58,21 +61,24 @@ absl::Status ValidateConfig(const ModelConfig& c) {
   RETURN_IF_ERROR(positive("intermediate_size", c.intermediate_size));
   RETURN_IF_ERROR(positive("max_position_embeddings", c.max_position_embeddings));
   if (c.num_heads % c.num_kv_heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config: num_attention_heads (", c.num_heads, ") must be a multiple of num_key_value_heads (",
-        c.num_kv_heads, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("config: num_attention_heads (", c.num_heads,
+                                                   ") must be a multiple of num_key_value_heads (",
+                                                   c.num_kv_heads, ")"));
   }
   if (c.head_dim % 2 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("config: head_dim must be even for RoPE, got ", c.head_dim));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: head_dim must be even for RoPE, got ", c.head_dim));
   }
   if (!(c.rope_theta > 0)) return absl::InvalidArgumentError("config: rope_theta must be > 0");
   if (!(c.rms_norm_eps > 0)) return absl::InvalidArgumentError("config: rms_norm_eps must be > 0");
   // Guards against configs whose parameter count overflows or cannot be allocated.
   constexpr int64_t kMaxDim = int64_t{1} << 24;
   for (int64_t v : {c.vocab_size, c.hidden_size, c.intermediate_size, c.q_dim(), c.kv_dim()}) {
-    if (v > kMaxDim) return absl::InvalidArgumentError(absl::StrCat("config: dimension ", v, " is too large"));
+    if (v > kMaxDim)
+      return absl::InvalidArgumentError(absl::StrCat("config: dimension ", v, " is too large"));
   }
-  if (c.num_layers > 4096) return absl::InvalidArgumentError("config: num_hidden_layers is too large");
+  if (c.num_layers > 4096)
+    return absl::InvalidArgumentError("config: num_hidden_layers is too large");
   return absl::OkStatus();
 }
 
@@ -85,11 +91,13 @@ absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text) {
   c.model_type = j.value("model_type", std::string("llama"));
   if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" &&
       c.model_type != "qwen3") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config.json: unsupported model_type \"", c.model_type, "\" (supported: llama, mistral, qwen2, qwen3)"));
+    return absl::InvalidArgumentError(absl::StrCat("config.json: unsupported model_type \"",
+                                                   c.model_type,
+                                                   "\" (supported: llama, mistral, qwen2, qwen3)"));
   }
   if (auto act = j.find("hidden_act"); act != j.end() && *act != "silu") {
-    return absl::InvalidArgumentError(absl::StrCat("config.json: unsupported hidden_act ", act->dump(), " (only silu)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.json: unsupported hidden_act ", act->dump(), " (only silu)"));
   }
   if (auto rs = j.find("rope_scaling"); rs != j.end() && !rs->is_null()) {
     return absl::InvalidArgumentError("config.json: rope_scaling is not supported yet");
@@ -102,12 +110,14 @@ absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text) {
   ASSIGN_OR_RETURN(c.intermediate_size, GetInt(j, "intermediate_size", std::nullopt));
   ASSIGN_OR_RETURN(c.max_position_embeddings, GetInt(j, "max_position_embeddings", 2048));
   if (c.num_heads <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("config: num_attention_heads must be > 0, got ", c.num_heads));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: num_attention_heads must be > 0, got ", c.num_heads));
   }
   ASSIGN_OR_RETURN(c.head_dim, GetInt(j, "head_dim", c.hidden_size / c.num_heads));
   if (!j.contains("head_dim") && c.hidden_size % c.num_heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat("config: hidden_size (", c.hidden_size,
-                                                   ") is not divisible by num_attention_heads (", c.num_heads, ")"));
+                                                   ") is not divisible by num_attention_heads (",
+                                                   c.num_heads, ")"));
   }
   ASSIGN_OR_RETURN(c.rope_theta, GetDouble(j, "rope_theta", 10000.0));
   ASSIGN_OR_RETURN(c.rms_norm_eps, GetDouble(j, "rms_norm_eps", 1e-6));
@@ -126,16 +136,18 @@ absl::StatusOr<ModelConfig> ReadConfigFile(const std::string& path) {
   ss << in.rdbuf();
   auto config = ParseConfigJson(ss.str());
   if (!config.ok()) {
-    return absl::Status(config.status().code(), absl::StrCat(path, ": ", config.status().message()));
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
   }
   return config;
 }
 
 std::string ConfigToJson(const ModelConfig& c) {
   json j = {
-      {"architectures", {c.model_type == "qwen3"   ? "Qwen3ForCausalLM"
-                         : c.model_type == "qwen2" ? "Qwen2ForCausalLM"
-                                                   : "LlamaForCausalLM"}},
+      {"architectures",
+       {c.model_type == "qwen3"   ? "Qwen3ForCausalLM"
+        : c.model_type == "qwen2" ? "Qwen2ForCausalLM"
+                                  : "LlamaForCausalLM"}},
       {"model_type", c.model_type},
       {"vocab_size", c.vocab_size},
       {"hidden_size", c.hidden_size},

@@ -10,20 +10,20 @@
 namespace flywheel::model {
 
 struct ModelConfig {
-  std::string model_type = "qwen2";   // "llama", "mistral", "qwen2" or "qwen3"
+  std::string model_type = "qwen2";  // "llama", "mistral", "qwen2" or "qwen3"
   int64_t vocab_size = 0;
-  int64_t hidden_size = 0;            // C
-  int64_t num_layers = 0;             // L
-  int64_t num_heads = 0;              // H
-  int64_t num_kv_heads = 0;           // KVH; H % KVH == 0 (grouped-query attention)
-  int64_t head_dim = 0;               // D; hidden_size / H unless config.json says otherwise
-  int64_t intermediate_size = 0;      // I (SwiGLU width)
+  int64_t hidden_size = 0;        // C
+  int64_t num_layers = 0;         // L
+  int64_t num_heads = 0;          // H
+  int64_t num_kv_heads = 0;       // KVH; H % KVH == 0 (grouped-query attention)
+  int64_t head_dim = 0;           // D; hidden_size / H unless config.json says otherwise
+  int64_t intermediate_size = 0;  // I (SwiGLU width)
   int64_t max_position_embeddings = 0;
   double rope_theta = 10000.0;
   double rms_norm_eps = 1e-6;
-  bool tie_word_embeddings = false;   // lm_head shares model.embed_tokens.weight
-  bool attention_bias = false;        // biases on q/k/v projections (Qwen2)
-  bool qk_norm = false;               // RMSNorm on each query and key head before RoPE (Qwen3)
+  bool tie_word_embeddings = false;  // lm_head shares model.embed_tokens.weight
+  bool attention_bias = false;       // biases on q/k/v projections (Qwen2)
+  bool qk_norm = false;              // RMSNorm on each query and key head before RoPE (Qwen3)
 
   int64_t q_dim() const { return num_heads * head_dim; }
   int64_t kv_dim() const { return num_kv_heads * head_dim; }

@@ -17,15 +17,16 @@ absl::Status ValidateTokens(const ModelConfig& config, absl::Span<const int32_t>
   }
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || tokens[i] >= config.vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(what, ": token id ", tokens[i], " at index ", i,
-                                                     " is outside the vocabulary [0, ",
+      return absl::InvalidArgumentError(absl::StrCat(what, ": token id ", tokens[i], " at index ",
+                                                     i, " is outside the vocabulary [0, ",
                                                      config.vocab_size, ")"));
     }
   }
   return absl::OkStatus();
 }
 
-void FlattenBatch(const std::vector<std::vector<int32_t>>& seqs, int64_t num_heads, Activations* a) {
+void FlattenBatch(const std::vector<std::vector<int32_t>>& seqs, int64_t num_heads,
+                  Activations* a) {
   a->tokens.clear();
   a->targets.clear();
   a->positions.clear();

@@ -23,15 +23,15 @@ struct ParamTensor {
 
 // Offsets (in floats) of one decoder layer's tensors; -1 where the config has no such tensor.
 struct LayerOffsets {
-  int64_t input_norm;    // (C)
-  int64_t qkv_weight;    // (QKV, C): q_proj (H*D, C) | k_proj (KVH*D, C) | v_proj (KVH*D, C)
-  int64_t qkv_bias;      // (QKV) or -1
-  int64_t q_norm;        // (D) or -1 (Qwen3)
-  int64_t k_norm;        // (D) or -1
-  int64_t o_weight;      // (C, H*D)
-  int64_t post_norm;     // (C)
-  int64_t gate_up;       // (2I, C): gate_proj (I, C) | up_proj (I, C)
-  int64_t down;          // (C, I)
+  int64_t input_norm;  // (C)
+  int64_t qkv_weight;  // (QKV, C): q_proj (H*D, C) | k_proj (KVH*D, C) | v_proj (KVH*D, C)
+  int64_t qkv_bias;    // (QKV) or -1
+  int64_t q_norm;      // (D) or -1 (Qwen3)
+  int64_t k_norm;      // (D) or -1
+  int64_t o_weight;    // (C, H*D)
+  int64_t post_norm;   // (C)
+  int64_t gate_up;     // (2I, C): gate_proj (I, C) | up_proj (I, C)
+  int64_t down;        // (C, I)
 };
 
 class ParameterLayout {
@@ -41,9 +41,9 @@ class ParameterLayout {
   int64_t num_params() const { return num_params_; }
   const std::vector<ParamTensor>& tensors() const { return tensors_; }
   const LayerOffsets& layer(int64_t l) const { return layers_[l]; }
-  int64_t embed() const { return embed_; }          // (V, C)
+  int64_t embed() const { return embed_; }            // (V, C)
   int64_t final_norm() const { return final_norm_; }  // (C)
-  int64_t lm_head() const { return lm_head_; }      // (V, C); == embed() when tied
+  int64_t lm_head() const { return lm_head_; }        // (V, C); == embed() when tied
   // Index into tensors() by name, or -1.
   int64_t Find(const std::string& name) const;
 

@@ -29,7 +29,8 @@ absl::StatusOr<DType> ParseDType(const std::string& s) {
   if (s == "F32") return DType::kF32;
   if (s == "BF16") return DType::kBF16;
   if (s == "F16") return DType::kF16;
-  return absl::InvalidArgumentError(absl::StrCat("unsupported dtype ", s, " (F32, BF16, F16 are read)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unsupported dtype ", s, " (F32, BF16, F16 are read)"));
 }
 
 uint64_t ReadLe64(const uint8_t* p) {
@@ -78,7 +79,7 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 }
 
 absl::StatusOr<std::map<std::string, TensorEntry>> ParseSafetensorsHeader(const std::string& text,
-                                                                           uint64_t data_size) {
+                                                                          uint64_t data_size) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("header is not a JSON object");
@@ -97,7 +98,8 @@ absl::StatusOr<std::map<std::string, TensorEntry>> ParseSafetensorsHeader(const 
     auto dtype = ParseDType(e["dtype"].get<std::string>());
     if (!dtype.ok()) return bad(std::string(dtype.status().message()));
     if (!e.contains("shape") || !e["shape"].is_array()) return bad("missing shape");
-    if (!e.contains("data_offsets") || !e["data_offsets"].is_array() || e["data_offsets"].size() != 2) {
+    if (!e.contains("data_offsets") || !e["data_offsets"].is_array() ||
+        e["data_offsets"].size() != 2) {
       return bad("data_offsets must be [begin, end]");
     }
     TensorEntry t;
@@ -117,7 +119,8 @@ absl::StatusOr<std::map<std::string, TensorEntry>> ParseSafetensorsHeader(const 
     uint64_t end = e["data_offsets"][1].get<uint64_t>();
     if (begin > end) return bad("data_offsets begin > end");
     if (end > data_size) {
-      return bad(absl::StrCat("data_offsets end ", end, " is past the end of the data (", data_size, " bytes)"));
+      return bad(absl::StrCat("data_offsets end ", end, " is past the end of the data (", data_size,
+                              " bytes)"));
     }
     if (static_cast<uint64_t>(t.numel * DTypeSize(t.dtype)) != end - begin) {
       return bad(absl::StrCat("byte range of ", end - begin, " does not match shape ",
@@ -142,7 +145,8 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
   };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  if (fd < 0)
+    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
@@ -162,11 +166,12 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   file->map_size_ = size;
   uint64_t header_len = ReadLe64(file->map_);
   if (header_len > kMaxHeaderBytes) {
-    return fail(absl::StrCat("header length ", header_len, " exceeds the ", kMaxHeaderBytes, "-byte limit"));
+    return fail(absl::StrCat("header length ", header_len, " exceeds the ", kMaxHeaderBytes,
+                             "-byte limit"));
   }
   if (header_len > size - 8) {
-    return fail(absl::StrCat("header length ", header_len, " runs past the end of the file (",
-                             size, " bytes): truncated file"));
+    return fail(absl::StrCat("header length ", header_len, " runs past the end of the file (", size,
+                             " bytes): truncated file"));
   }
   std::string header(reinterpret_cast<const char*>(file->map_ + 8), header_len);
   file->data_ = file->map_ + 8 + header_len;
@@ -231,17 +236,22 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
   for (const auto& t : tensors) {
     int64_t numel = 1;
     for (int64_t d : t.shape) numel *= d;
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + numel * 4}}};
+    header[t.name] = {
+        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + numel * 4}}};
     offset += numel * 4;
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // Keeps the data section 8-byte aligned.
   std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+  if (f == nullptr)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
   uint8_t len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
-  bool ok = std::fwrite(len, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  for (int i = 0; i < 8; ++i)
+    len[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
+  bool ok =
+      std::fwrite(len, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
   for (const auto& t : tensors) {
     int64_t numel = 1;
     for (int64_t d : t.shape) numel *= d;

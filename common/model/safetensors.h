@@ -59,7 +59,7 @@ class SafetensorsFile {
 // Parses and validates a header (the JSON text) against a data section of data_size bytes.
 // Exposed for tests that feed malformed headers.
 absl::StatusOr<std::map<std::string, TensorEntry>> ParseSafetensorsHeader(const std::string& json,
-                                                                           uint64_t data_size);
+                                                                          uint64_t data_size);
 
 struct NamedTensor {
   std::string name;

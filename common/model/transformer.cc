@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(ModelWeights we
   ParameterLayout layout(weights.config);
   if (static_cast<int64_t>(weights.params.size()) != layout.num_params()) {
     return absl::InvalidArgumentError(absl::StrCat("model has ", weights.params.size(),
-                                                   " parameters, its config needs ", layout.num_params()));
+                                                   " parameters, its config needs ",
+                                                   layout.num_params()));
   }
   return std::unique_ptr<Transformer>(new Transformer(std::move(weights)));
 }
@@ -65,7 +66,8 @@ void Transformer::PackInferenceWeights(ThreadPool* pool) {
     const LayerOffsets& o = layout_.layer(l);
     pack_linear_weight(&packed_[l].qkv, P + o.qkv_weight, c.hidden_size, c.qkv_dim(), pool);
     pack_linear_weight(&packed_[l].o, P + o.o_weight, c.q_dim(), c.hidden_size, pool);
-    pack_linear_weight(&packed_[l].gate_up, P + o.gate_up, c.hidden_size, 2 * c.intermediate_size, pool);
+    pack_linear_weight(&packed_[l].gate_up, P + o.gate_up, c.hidden_size, 2 * c.intermediate_size,
+                       pool);
     pack_linear_weight(&packed_[l].down, P + o.down, c.intermediate_size, c.hidden_size, pool);
   }
   pack_linear_weight(&packed_lm_head_, P + layout_.lm_head(), c.hidden_size, c.vocab_size, pool);
@@ -145,8 +147,10 @@ void Transformer::ForwardRows(const std::vector<Segment>& segments, bool save, K
       Grow(&la.qn_rstd, N * H);
       Grow(&la.kn_rstd, N * KVH);
       internal::SplitQkv(la.q_raw.data(), la.k_raw.data(), la.v.data(), la.qkv.data(), N, HD, KVD);
-      rmsnorm_forward(la.q.data(), la.qn_rstd.data(), la.q_raw.data(), P + o.q_norm, eps, N * H, D, pool);
-      rmsnorm_forward(la.k.data(), la.kn_rstd.data(), la.k_raw.data(), P + o.k_norm, eps, N * KVH, D, pool);
+      rmsnorm_forward(la.q.data(), la.qn_rstd.data(), la.q_raw.data(), P + o.q_norm, eps, N * H, D,
+                      pool);
+      rmsnorm_forward(la.k.data(), la.kn_rstd.data(), la.k_raw.data(), P + o.k_norm, eps, N * KVH,
+                      D, pool);
     } else {
       internal::SplitQkv(la.q.data(), la.k.data(), la.v.data(), la.qkv.data(), N, HD, KVD);
     }
@@ -195,7 +199,8 @@ void Transformer::ForwardRows(const std::vector<Segment>& segments, bool save, K
   }
   Grow(&a->lnf, N * C);
   Grow(&a->rstdf, N);
-  rmsnorm_forward(a->lnf.data(), a->rstdf.data(), resid(L), P + layout_.final_norm(), eps, N, C, pool);
+  rmsnorm_forward(a->lnf.data(), a->rstdf.data(), resid(L), P + layout_.final_norm(), eps, N, C,
+                  pool);
 }
 
 absl::Status Transformer::Forward(const std::vector<std::vector<int32_t>>& seqs,
@@ -223,7 +228,8 @@ absl::Status Transformer::Forward(const std::vector<std::vector<int32_t>>& seqs,
   std::vector<float> scratch;
   for (int64_t r0 = 0; r0 < N; r0 += chunk) {
     const int64_t rows = std::min(chunk, N - r0);
-    float* logits = a->logits_kept ? a->logits.data() + r0 * V : (Grow(&scratch, rows * V), scratch.data());
+    float* logits =
+        a->logits_kept ? a->logits.data() + r0 * V : (Grow(&scratch, rows * V), scratch.data());
     LmHead(logits, *a, r0, rows, pool);
     logprobs_forward(a->logprobs.data() + r0, options.entropy ? a->entropy.data() + r0 : nullptr,
                      a->lse.data() + r0, logits, a->targets.data() + r0, rows, V, pool);
@@ -234,7 +240,8 @@ absl::Status Transformer::Forward(const std::vector<std::vector<int32_t>>& seqs,
   for (size_t s = 0; s < seqs.size(); ++s) {
     const int64_t r0 = a->seq_start[s], T = static_cast<int64_t>(seqs[s].size());
     result->logprobs[s].assign(a->logprobs.begin() + r0, a->logprobs.begin() + r0 + T - 1);
-    if (options.entropy) result->entropy[s].assign(a->entropy.begin() + r0, a->entropy.begin() + r0 + T - 1);
+    if (options.entropy)
+      result->entropy[s].assign(a->entropy.begin() + r0, a->entropy.begin() + r0 + T - 1);
   }
   if (options.logits) result->logits.assign(a->logits.begin(), a->logits.begin() + N * V);
   return absl::OkStatus();
@@ -259,17 +266,19 @@ absl::Status Transformer::ForwardIncremental(const std::vector<SeqStep>& steps, 
     const int64_t end = st.pos0 + static_cast<int64_t>(st.tokens.size());
     const int64_t needed = (end + bs - 1) / bs;
     if (static_cast<int64_t>(st.block_table.size()) < needed) {
-      return absl::InvalidArgumentError(absl::StrCat(what, ": block table has ", st.block_table.size(),
-                                                     " blocks, positions up to ", end, " need ", needed));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": block table has ", st.block_table.size(),
+                       " blocks, positions up to ", end, " need ", needed));
     }
     for (int64_t b = 0; b < needed; ++b) {
       if (st.block_table[b] < 0 || st.block_table[b] >= cache->num_blocks()) {
         return absl::InvalidArgumentError(absl::StrCat(what, ": block id ", st.block_table[b],
-                                                       " outside the cache's ", cache->num_blocks(), " blocks"));
+                                                       " outside the cache's ", cache->num_blocks(),
+                                                       " blocks"));
       }
     }
-    segments.push_back({static_cast<int64_t>(a.tokens.size()), static_cast<int64_t>(st.tokens.size()),
-                        st.pos0, st.block_table});
+    segments.push_back({static_cast<int64_t>(a.tokens.size()),
+                        static_cast<int64_t>(st.tokens.size()), st.pos0, st.block_table});
     for (size_t t = 0; t < st.tokens.size(); ++t) {
       a.tokens.push_back(st.tokens[t]);
       a.positions.push_back(static_cast<int32_t>(st.pos0 + t));

@@ -30,7 +30,8 @@ struct ForwardOptions {
 };
 
 struct ForwardResult {
-  // Per sequence s of length T_s: T_s - 1 values; entry t is about token seq[t + 1] given seq[0..t].
+  // Per sequence s of length T_s: T_s - 1 values; entry t is about token seq[t + 1] given
+  // seq[0..t].
   std::vector<std::vector<float>> logprobs;
   std::vector<std::vector<float>> entropy;  // Of the next-token distribution at row t.
   std::vector<float> logits;                // (N, V) over all rows of all sequences, if asked.
@@ -113,13 +114,15 @@ class Transformer {
   void Linear(float* out, const float* in, int64_t weight_offset, int64_t bias_offset, int64_t N,
               int64_t C, int64_t OC, const kernels::PackedMatrix* packed, ThreadPool* pool) const;
   // Logits rows [r0, r0 + rows) of acts->lnf into out (rows, V).
-  void LmHead(float* out, const Activations& acts, int64_t r0, int64_t rows, ThreadPool* pool) const;
+  void LmHead(float* out, const Activations& acts, int64_t r0, int64_t rows,
+              ThreadPool* pool) const;
 
   ModelConfig config_;
   ParameterLayout layout_;
   std::vector<float> params_;
   kernels::RopeTable rope_;
-  std::vector<PackedLayer> packed_;  // Empty unless PackInferenceWeights() ran since the last write.
+  std::vector<PackedLayer>
+      packed_;  // Empty unless PackInferenceWeights() ran since the last write.
   kernels::PackedMatrix packed_lm_head_;
 };
 

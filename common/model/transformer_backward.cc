@@ -52,7 +52,8 @@ void Transformer::Backward(Activations* a, const std::vector<std::vector<float>>
     FW_CHECK(static_cast<int64_t>(dlogprobs[s].size()) == T - 1) << "dlogprobs[" << s << "] size";
     std::copy(dlogprobs[s].begin(), dlogprobs[s].end(), dlp + r0);
     if (dent != nullptr) {
-      FW_CHECK(static_cast<int64_t>((*dentropy)[s].size()) == T - 1) << "dentropy[" << s << "] size";
+      FW_CHECK(static_cast<int64_t>((*dentropy)[s].size()) == T - 1)
+          << "dentropy[" << s << "] size";
       std::copy((*dentropy)[s].begin(), (*dentropy)[s].end(), dent + r0);
     }
   }
@@ -88,16 +89,20 @@ void Transformer::Backward(Activations* a, const std::vector<std::vector<float>>
 
     // MLP: x_next = xm + down(swiglu(gate_up(rmsnorm(xm)))). dx flows straight through the sum.
     float* dact = Zeroed(&g.dact, N * I);
-    matmul_backward(dact, grads + o.down, nullptr, dx, la.mlp_act.data(), P + o.down, N, I, C, pool);
+    matmul_backward(dact, grads + o.down, nullptr, dx, la.mlp_act.data(), P + o.down, N, I, C,
+                    pool);
     float* dgu = Zeroed(&g.dgate_up, N * 2 * I);
     swiglu_backward(dgu, dact, la.gate_up.data(), N, I, pool);
     float* dln = Zeroed(&g.dln, N * C);
-    matmul_backward(dln, grads + o.gate_up, nullptr, dgu, la.ln2.data(), P + o.gate_up, N, C, 2 * I, pool);
-    rmsnorm_backward(dx, grads + o.post_norm, dln, xm, P + o.post_norm, la.rstd2.data(), N, C, pool);
+    matmul_backward(dln, grads + o.gate_up, nullptr, dgu, la.ln2.data(), P + o.gate_up, N, C, 2 * I,
+                    pool);
+    rmsnorm_backward(dx, grads + o.post_norm, dln, xm, P + o.post_norm, la.rstd2.data(), N, C,
+                     pool);
 
     // Attention: xm = x_in + o_proj(attention(rope(qk_norm(split(qkv(rmsnorm(x_in))))))).
     float* dattn = Zeroed(&g.dattn, N * HD);
-    matmul_backward(dattn, grads + o.o_weight, nullptr, dx, la.attn_out.data(), P + o.o_weight, N, HD, C, pool);
+    matmul_backward(dattn, grads + o.o_weight, nullptr, dx, la.attn_out.data(), P + o.o_weight, N,
+                    HD, C, pool);
     float* dq = Zeroed(&g.dq, N * HD);
     float* dk = Zeroed(&g.dk, N * KVD);
     float* dv = Zeroed(&g.dv, N * KVD);
@@ -126,7 +131,8 @@ void Transformer::Backward(Activations* a, const std::vector<std::vector<float>>
     dln = Zeroed(&g.dln, N * C);
     matmul_backward(dln, grads + o.qkv_weight, o.qkv_bias >= 0 ? grads + o.qkv_bias : nullptr,
                     g.dqkv.data(), la.ln1.data(), P + o.qkv_weight, N, C, QKV, pool);
-    rmsnorm_backward(dx, grads + o.input_norm, dln, x_in, P + o.input_norm, la.rstd1.data(), N, C, pool);
+    rmsnorm_backward(dx, grads + o.input_norm, dln, x_in, P + o.input_norm, la.rstd1.data(), N, C,
+                     pool);
   }
   embedding_backward(grads + layout_.embed(), dx, a->tokens.data(), N, C);
 }

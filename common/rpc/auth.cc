@@ -15,7 +15,8 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string token(absl::StripAsciiWhitespace(ss.str()));
-  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
+  if (token.empty())
+    return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
   return token;
 }
 
@@ -28,7 +29,9 @@ absl::Status CheckBearer(const grpc::CallbackServerContext& context, const std::
   const std::string want = "Bearer " + expected;
   // Constant-time comparison: the time taken must not reveal how much of the token matched.
   unsigned diff = got.size() != want.size();
-  for (size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned char>(i < got.size() ? got[i] : 0) ^ static_cast<unsigned char>(want[i]);
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(i < got.size() ? got[i] : 0) ^
+            static_cast<unsigned char>(want[i]);
   if (diff != 0) return absl::UnauthenticatedError("invalid bearer token");
   return absl::OkStatus();
 }

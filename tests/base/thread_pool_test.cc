@@ -40,7 +40,8 @@ TEST(ThreadPoolTest, WorkersWakeAfterSleeping) {
   ThreadPool pool(2);
   std::atomic<int> count{0};
   pool.Run([&](int) { count++; });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // Past the spin budget: workers block.
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(20));  // Past the spin budget: workers block.
   pool.Run([&](int) { count++; });
   EXPECT_EQ(count.load(), 4);
 }

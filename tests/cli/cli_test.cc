@@ -25,8 +25,11 @@ std::vector<std::string> Lines(const std::string& text) {
 TEST(CliTest, InitModelThenLogprobsRoundTripsExactly) {
   testing::TempDir dir;
   std::string out;
-  ASSERT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " init-model --preset tiny --seed 3 --out " +
-                                    dir.File("tiny"), &out), 0) << out;
+  ASSERT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) +
+                                    " init-model --preset tiny --seed 3 --out " + dir.File("tiny"),
+                                &out),
+            0)
+      << out;
   auto tf = model::Transformer::Load(dir.File("tiny"));
   ASSERT_TRUE(tf.ok()) << tf.status();
   EXPECT_GT((*tf)->num_params(), 900000);  // "tiny" is about 1M parameters.
@@ -38,12 +41,17 @@ TEST(CliTest, InitModelThenLogprobsRoundTripsExactly) {
     std::ofstream in(dir.File("in.jsonl"));
     for (size_t i = 0; i < prompts.size(); ++i) {
       in << nlohmann::json{{"prompt", prompts[i]}, {"completion", completions[i]}}.dump() << "\n";
-      if (i == 0) in << "{not json\n" << R"({"prompt": [1], "completion": [99999]})" << "\n";
+      if (i == 0)
+        in << "{not json\n"
+           << R"({"prompt": [1], "completion": [99999]})"
+           << "\n";
     }
   }
   out.clear();
-  const int rc = testing::RunCommand(std::string(FLYWHEEL_CLI) + " logprobs --batch 2 --model " +
-                                         dir.File("tiny") + " < " + dir.File("in.jsonl") + " 2>/dev/null", &out);
+  const int rc =
+      testing::RunCommand(std::string(FLYWHEEL_CLI) + " logprobs --batch 2 --model " +
+                              dir.File("tiny") + " < " + dir.File("in.jsonl") + " 2>/dev/null",
+                          &out);
   EXPECT_EQ(rc, 1) << "bad lines must make the exit status 1";
   auto lines = Lines(out);
   ASSERT_EQ(lines.size(), 5u) << out;
@@ -62,14 +70,17 @@ TEST(CliTest, InitModelThenLogprobsRoundTripsExactly) {
       // Parse the printed text as float, as a consumer would, and compare bits.
       const float printed = std::strtof(j["logprobs"][t].dump().c_str(), nullptr);
       const float expected = r.logprobs[0][prompts[i].size() - 1 + t];
-      EXPECT_EQ(std::memcmp(&printed, &expected, sizeof(float)), 0) << "line " << good[i] << " token " << t;
+      EXPECT_EQ(std::memcmp(&printed, &expected, sizeof(float)), 0)
+          << "line " << good[i] << " token " << t;
     }
   }
 }
 
 TEST(CliTest, UsageErrorsExitWithTwo) {
   std::string out;
-  EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " init-model --preset huge --out /tmp/x", &out), 2);
+  EXPECT_EQ(testing::RunCommand(
+                std::string(FLYWHEEL_CLI) + " init-model --preset huge --out /tmp/x", &out),
+            2);
   EXPECT_NE(out.find("unknown preset 'huge'"), std::string::npos) << out;
   out.clear();
   EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " frobnicate", &out), 2);
@@ -78,7 +89,9 @@ TEST(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " logprobs --model", &out), 2);
   EXPECT_NE(out.find("--model needs a value"), std::string::npos) << out;
   out.clear();
-  EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " logprobs --model /nonexistent < /dev/null", &out), 1);
+  EXPECT_EQ(testing::RunCommand(
+                std::string(FLYWHEEL_CLI) + " logprobs --model /nonexistent < /dev/null", &out),
+            1);
   EXPECT_NE(out.find("/nonexistent"), std::string::npos) << out;
 }
 

@@ -2,12 +2,13 @@
 // the end of the file, wrong dtype or shape for a named tensor, missing tensors, and configs with
 // zero or inconsistent heads each return a clear Status. Also the happy paths: round trip,
 // BF16/F16 decoding, sharded checkpoints.
+#include "common/model/checkpoint.h"
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "common/model/checkpoint.h"
 #include "common/model/parameters.h"
 #include "common/model/safetensors.h"
 #include "common/model/transformer.h"
@@ -60,12 +61,15 @@ TEST(SafetensorsTest, RejectsMalformedFiles) {
   WriteBytes(p, Safetensors(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", 16));
   ExpectInvalid(p, "non-negative");
   WriteBytes(p, Safetensors(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
-                            R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16));
+                            R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                            16));
   ExpectInvalid(p, "overlap");
   WriteBytes(p, Safetensors(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],)"
-                            R"("data_offsets":[0,16]}})", 16));
+                            R"("data_offsets":[0,16]}})",
+                            16));
   ExpectInvalid(p, "too large");
-  EXPECT_EQ(SafetensorsFile::Open(dir.File("missing")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(SafetensorsFile::Open(dir.File("missing")).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST(SafetensorsTest, DecodesHalfPrecision) {
@@ -133,12 +137,14 @@ TEST(CheckpointTest, RejectsMissingAndMisshapenTensors) {
   // Drop one tensor.
   std::vector<model::NamedTensor> tensors;
   for (const auto& t : layout.tensors()) {
-    if (t.name != "model.layers.1.mlp.up_proj.weight") tensors.push_back({t.name, t.shape, w.params.data() + t.offset});
+    if (t.name != "model.layers.1.mlp.up_proj.weight")
+      tensors.push_back({t.name, t.shape, w.params.data() + t.offset});
   }
   ASSERT_TRUE(model::WriteSafetensors(d + "/model.safetensors", tensors).ok());
   auto missing = model::LoadModelDir(d);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(missing.status().message().find("model.layers.1.mlp.up_proj.weight"), absl::string_view::npos);
+  EXPECT_NE(missing.status().message().find("model.layers.1.mlp.up_proj.weight"),
+            absl::string_view::npos);
   // Transpose one tensor's shape.
   tensors.clear();
   for (const auto& t : layout.tensors()) {
@@ -150,13 +156,16 @@ TEST(CheckpointTest, RejectsMissingAndMisshapenTensors) {
   ASSERT_TRUE(model::WriteSafetensors(d + "/model.safetensors", tensors).ok());
   auto misshapen = model::LoadModelDir(d);
   EXPECT_EQ(misshapen.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(misshapen.status().message().find("has shape"), absl::string_view::npos) << misshapen.status();
+  EXPECT_NE(misshapen.status().message().find("has shape"), absl::string_view::npos)
+      << misshapen.status();
   // A wrong dtype for a named tensor.
-  std::string header = R"({"model.embed_tokens.weight":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}})";
+  std::string header =
+      R"({"model.embed_tokens.weight":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}})";
   WriteBytes(d + "/model.safetensors", Safetensors(header, 4));
   auto dtype = model::LoadModelDir(d);
   EXPECT_EQ(dtype.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(dtype.status().message().find("unsupported dtype I32"), absl::string_view::npos) << dtype.status();
+  EXPECT_NE(dtype.status().message().find("unsupported dtype I32"), absl::string_view::npos)
+      << dtype.status();
   // No weights at all.
   std::remove((d + "/model.safetensors").c_str());
   EXPECT_EQ(model::LoadModelDir(d).status().code(), absl::StatusCode::kNotFound);
@@ -191,7 +200,8 @@ TEST(ConfigTest, RejectsBadConfigs) {
     auto r = parse(c.patch);
     ASSERT_FALSE(r.ok()) << c.patch;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.patch;
-    EXPECT_NE(r.status().message().find(c.words), absl::string_view::npos) << c.patch << " -> " << r.status();
+    EXPECT_NE(r.status().message().find(c.words), absl::string_view::npos)
+        << c.patch << " -> " << r.status();
   }
   EXPECT_FALSE(model::ParseConfigJson("[1, 2]").ok());
   EXPECT_FALSE(model::ParseConfigJson("{").ok());
@@ -201,14 +211,18 @@ TEST(CheckpointTest, ModelRejectsBadSequences) {
   auto tf = model::Transformer::Create(testing::PerturbedModel(testing::TinyConfig(), 1));
   ASSERT_TRUE(tf.ok());
   model::ForwardResult r;
-  EXPECT_EQ((*tf)->Forward({{1, 2}, {}}, {}, &r, nullptr, nullptr).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*tf)->Forward({{1, 61}}, {}, &r, nullptr, nullptr).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ((*tf)->Forward({{-1}}, {}, &r, nullptr, nullptr).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*tf)->Forward({{1, 2}, {}}, {}, &r, nullptr, nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*tf)->Forward({{1, 61}}, {}, &r, nullptr, nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*tf)->Forward({{-1}}, {}, &r, nullptr, nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ((*tf)->Forward({std::vector<int32_t>(129, 1)}, {}, &r, nullptr, nullptr).code(),
             absl::StatusCode::kInvalidArgument);
   model::ModelWeights short_weights = testing::PerturbedModel(testing::TinyConfig(), 1);
   short_weights.params.pop_back();
-  EXPECT_EQ(model::Transformer::Create(short_weights).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(model::Transformer::Create(short_weights).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

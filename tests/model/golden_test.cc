@@ -92,7 +92,8 @@ TEST_P(GoldenTest, MatchesPyTorch) {
       " --max-grad-norm ", max_norm);
   std::string out;
   ASSERT_EQ(testing::RunCommand(cmd, &out), 0)
-      << cmd << "\n" << out << "\n(the reference needs Debian's python3-torch: scripts/install_deps.sh)";
+      << cmd << "\n"
+      << out << "\n(the reference needs Debian's python3-torch: scripts/install_deps.sh)";
   auto ref_or = model::SafetensorsFile::Open(dir.File("ref.safetensors"));
   ASSERT_TRUE(ref_or.ok()) << ref_or.status();
   const model::SafetensorsFile& ref = **ref_or;
@@ -140,7 +141,8 @@ TEST_P(GoldenTest, MatchesPyTorch) {
   for (const auto& t : tf.layout().tensors()) {
     auto g = ReadTensor(ref, "grad." + t.name);
     ASSERT_EQ(static_cast<int64_t>(g.size()), t.numel) << t.name;
-    EXPECT_LT(ScaledError(grads.data() + t.offset, g.data(), t.numel), kGradTol) << "grad of " << t.name;
+    EXPECT_LT(ScaledError(grads.data() + t.offset, g.data(), t.numel), kGradTol)
+        << "grad of " << t.name;
   }
 
   // Three AdamW steps with clipping, re-running forward and backward each step.
@@ -149,7 +151,8 @@ TEST_P(GoldenTest, MatchesPyTorch) {
   for (int step = 1; step <= 3; ++step) {
     ASSERT_TRUE(tf.Forward(seqs, {}, &res, &acts, &pool).ok());
     double l = 0;
-    for (const auto& s : res.logprobs) for (float x : s) l -= x;
+    for (const auto& s : res.logprobs)
+      for (float x : s) l -= x;
     losses.push_back(static_cast<float>(l / count));
     std::fill(grads.begin(), grads.end(), 0.0f);
     tf.Backward(&acts, dlp, nullptr, grads.data(), &pool);
@@ -159,7 +162,8 @@ TEST_P(GoldenTest, MatchesPyTorch) {
   }
   auto ref_losses = ReadTensor(ref, "adamw.loss");
   ASSERT_EQ(ref_losses.size(), 3u);
-  for (int i = 0; i < 3; ++i) EXPECT_NEAR(losses[i], ref_losses[i], kForwardTol * std::fabs(losses[i]));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(losses[i], ref_losses[i], kForwardTol * std::fabs(losses[i]));
   // After three steps each weight moved by up to 3 * lr = 3e-2. Adam divides by sqrt(v), so a
   // gradient entry near zero turns round-off into an O(lr) step in either implementation; the
   // bound is therefore on the parameter's scale, 1e-4 of it (≈ 1% of one step's size).

@@ -92,8 +92,8 @@ std::vector<float> LogprobsThroughCache(const model::Transformer& tf,
     for (int64_t t = 0; t < n && pos + t + 1 < static_cast<int64_t>(target.size()); ++t) {
       float lp;
       const int32_t next = target[pos + t + 1];
-      kernels::logprobs_forward(&lp, nullptr, nullptr, r.logits.data() + t * c.vocab_size, &next,
-                                1, c.vocab_size, pool);
+      kernels::logprobs_forward(&lp, nullptr, nullptr, r.logits.data() + t * c.vocab_size, &next, 1,
+                                c.vocab_size, pool);
       out.push_back(lp);
     }
     pos += n;
@@ -151,7 +151,8 @@ TEST(InvarianceTest, IncrementalRejectsBadSteps) {
   EXPECT_TRUE(run({{toks, 0, table}}).ok());
   EXPECT_EQ(run({{bad_ids, 0, table}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(run({{toks, 0, bad_table}}).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(run({{toks, 15, table}}).code(), absl::StatusCode::kInvalidArgument);  // Needs 2 blocks.
+  EXPECT_EQ(run({{toks, 15, table}}).code(),
+            absl::StatusCode::kInvalidArgument);  // Needs 2 blocks.
   EXPECT_EQ(run({{toks, 255, {0, 1, 2, 3}}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(run({{{}, 0, table}}).code(), absl::StatusCode::kInvalidArgument);
 }

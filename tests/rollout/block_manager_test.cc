@@ -16,9 +16,9 @@ using rollout::BlockManager;
 TEST(BlockManagerTest, MatchesSimpleModelUnderRandomOperations) {
   const int kBlocks = 12;
   BlockManager bm(kBlocks, 4);
-  std::map<int32_t, int> refs;                // Model: referenced blocks.
-  std::map<uint64_t, int32_t> published;      // Model: hash -> block still cached.
-  std::vector<int32_t> held;                  // References we own (with repeats).
+  std::map<int32_t, int> refs;            // Model: referenced blocks.
+  std::map<uint64_t, int32_t> published;  // Model: hash -> block still cached.
+  std::vector<int32_t> held;              // References we own (with repeats).
   std::mt19937 rng(42);
   for (int step = 0; step < 20000; ++step) {
     const int op = rng() % 6;

@@ -3,6 +3,8 @@
 // requests run; seeds reproduce samples alone or among 30 others; a group shares its prompt
 // blocks; a cache too small for all requests completes them through preemption with the same
 // outputs; a weight swap mid-generation is tagged per token and matches a replay.
+#include "rollout_server/engine.h"
+
 #include <cstring>
 #include <future>
 #include <random>
@@ -11,7 +13,6 @@
 #include "common/kernels/cpu/logprobs.h"
 #include "common/model/transformer.h"
 #include "gtest/gtest.h"
-#include "rollout_server/engine.h"
 #include "tests/model/test_util.h"
 
 namespace flywheel {
@@ -60,7 +61,8 @@ GenerateParams Params(std::vector<int32_t> prompt, int64_t n, float temperature,
 std::future<absl::StatusOr<std::vector<SampleOutput>>> Submit(Engine& e, GenerateParams p) {
   auto promise = std::make_shared<std::promise<absl::StatusOr<std::vector<SampleOutput>>>>();
   auto fut = promise->get_future();
-  absl::Status st = e.Generate(std::move(p), [promise](auto r) { promise->set_value(std::move(r)); });
+  absl::Status st =
+      e.Generate(std::move(p), [promise](auto r) { promise->set_value(std::move(r)); });
   if (!st.ok()) promise->set_value(st);
   return fut;
 }
@@ -136,9 +138,11 @@ TEST(EngineTest, SampledLogprobsEqualFullForwardBitwiseUnderConcurrency) {
       seq.insert(seq.end(), s.tokens.begin(), s.tokens.end());
       model::ForwardResult fr;
       ASSERT_TRUE(model->Forward({seq}, {}, &fr, nullptr, nullptr).ok());
-      std::vector<float> expected(fr.logprobs[0].begin() + (prompts[i].size() - 1), fr.logprobs[0].end());
+      std::vector<float> expected(fr.logprobs[0].begin() + (prompts[i].size() - 1),
+                                  fr.logprobs[0].end());
       ASSERT_EQ(expected.size(), s.logprobs.size());
-      EXPECT_EQ(std::memcmp(expected.data(), s.logprobs.data(), expected.size() * 4), 0) << "request " << i;
+      EXPECT_EQ(std::memcmp(expected.data(), s.logprobs.data(), expected.size() * 4), 0)
+          << "request " << i;
       for (size_t t = 0; t < s.sampling_logprobs.size(); ++t) {
         EXPECT_LE(s.sampling_logprobs[t], 0.0f);
         EXPECT_GE(s.sampling_logprobs[t], s.logprobs[t] - 1e-4f)  // Truncation only raises them.
@@ -160,9 +164,11 @@ TEST(EngineTest, SameSeedSameSamplesAloneOrAmongThirtyOthers) {
   opt.threads = 2;
   auto engine = MakeEngine(opt);
   std::vector<std::future<absl::StatusOr<std::vector<SampleOutput>>>> others;
-  for (int i = 0; i < 15; ++i) others.push_back(Submit(*engine, Params(Prompt(5 + 3 * i, 900 + i), 1, 1.0f, 40, i)));
+  for (int i = 0; i < 15; ++i)
+    others.push_back(Submit(*engine, Params(Prompt(5 + 3 * i, 900 + i), 1, 1.0f, 40, i)));
   auto crowded = Submit(*engine, params());
-  for (int i = 15; i < 30; ++i) others.push_back(Submit(*engine, Params(Prompt(5 + 3 * i, 900 + i), 2, 1.0f, 20, i)));
+  for (int i = 15; i < 30; ++i)
+    others.push_back(Submit(*engine, Params(Prompt(5 + 3 * i, 900 + i), 2, 1.0f, 20, i)));
   auto r = crowded.get();
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(SameSamples(alone, *r));
@@ -187,7 +193,8 @@ TEST(EngineTest, GroupSharesPromptBlocks) {
 
 TEST(EngineTest, PreemptionUnderSmallCacheGivesSameOutputs) {
   std::vector<GenerateParams> reqs;
-  for (int i = 0; i < 8; ++i) reqs.push_back(Params(Prompt(10 + 9 * i, 40 + i), 2, 1.0f, 60, 77 + i));
+  for (int i = 0; i < 8; ++i)
+    reqs.push_back(Params(Prompt(10 + 9 * i, 40 + i), 2, 1.0f, 60, 77 + i));
   std::vector<std::vector<SampleOutput>> big;
   {
     auto engine = MakeEngine();
@@ -196,7 +203,8 @@ TEST(EngineTest, PreemptionUnderSmallCacheGivesSameOutputs) {
     for (auto& x : f) big.push_back(*x.get());
   }
   EngineOptions small;
-  small.kv_blocks = 14;  // One sample needs at most ceil((73 + 60) / 16) = 9 blocks; 16 samples run.
+  small.kv_blocks =
+      14;  // One sample needs at most ceil((73 + 60) / 16) = 9 blocks; 16 samples run.
   auto engine = MakeEngine(small);
   std::vector<std::future<absl::StatusOr<std::vector<SampleOutput>>>> f;
   for (const auto& p : reqs) f.push_back(Submit(*engine, p));
@@ -219,7 +227,8 @@ TEST(EngineTest, WeightSwapMidGenerationIsTaggedAndMatchesReplay) {
   while (engine->stats().generated_tokens.load() < 20) std::this_thread::yield();
   std::promise<absl::Status> pushed;
   std::vector<float> w(new_model->params(), new_model->params() + new_model->num_params());
-  ASSERT_TRUE(engine->UpdateWeights(w, 2, [&](absl::Status st, double) { pushed.set_value(st); }).ok());
+  ASSERT_TRUE(
+      engine->UpdateWeights(w, 2, [&](absl::Status st, double) { pushed.set_value(st); }).ok());
   EXPECT_TRUE(pushed.get_future().get().ok());
   auto r = fut.get();
   ASSERT_TRUE(r.ok()) << r.status();
@@ -243,11 +252,13 @@ TEST(EngineTest, WeightSwapMidGenerationIsTaggedAndMatchesReplay) {
     const int64_t pos0 = t == 0 ? 0 : P + t - 1;
     const int64_t n = t == 0 ? P : 1;
     model::IncrementalResult ir;
-    ASSERT_TRUE(m.ForwardIncremental({{absl::MakeConstSpan(seq).subspan(pos0, n), pos0, table}}, false,
-                                     &cache, &ir, nullptr).ok());
+    ASSERT_TRUE(m.ForwardIncremental({{absl::MakeConstSpan(seq).subspan(pos0, n), pos0, table}},
+                                     false, &cache, &ir, nullptr)
+                    .ok());
     float lp;
     kernels::logprobs_forward(&lp, nullptr, nullptr, ir.logits.data(), &s.tokens[t], 1, V, nullptr);
-    ASSERT_EQ(std::memcmp(&lp, &s.logprobs[t], 4), 0) << "token " << t << " version " << s.versions[t];
+    ASSERT_EQ(std::memcmp(&lp, &s.logprobs[t], 4), 0)
+        << "token " << t << " version " << s.versions[t];
   }
 }
 
@@ -274,7 +285,8 @@ TEST(EngineTest, BadRequestsAreRejectedAndServingContinues) {
   p = Params(Prompt(5, 1), 1, 1, 5);
   p.stop_strings = {"x"};
   check(p, "tokenizer");
-  EXPECT_EQ(engine->UpdateWeights({1.0f}, 3, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->UpdateWeights({1.0f}, 3, [](auto, auto) {}).code(),
+            absl::StatusCode::kInvalidArgument);
   // Still serving.
   EXPECT_EQ(RunToEnd(*engine, Params(Prompt(5, 1), 2, 1.0f, 4)).size(), 2u);
 }
@@ -282,7 +294,8 @@ TEST(EngineTest, BadRequestsAreRejectedAndServingContinues) {
 TEST(EngineTest, ScoreMatchesForwardAndTopK) {
   auto engine = MakeEngine();
   auto model = MakeModel();
-  std::vector<rollout::ScoreItem> items = {{Prompt(7, 1), Prompt(5, 2)}, {Prompt(3, 3), Prompt(9, 4)}};
+  std::vector<rollout::ScoreItem> items = {{Prompt(7, 1), Prompt(5, 2)},
+                                           {Prompt(3, 3), Prompt(9, 4)}};
   std::promise<absl::StatusOr<std::vector<rollout::ScoreOutput>>> done;
   ASSERT_TRUE(engine->Score(items, 3, [&](auto r, int64_t) { done.set_value(std::move(r)); }).ok());
   auto r = done.get_future().get();
@@ -292,16 +305,20 @@ TEST(EngineTest, ScoreMatchesForwardAndTopK) {
     seq.insert(seq.end(), items[i].continuation.begin(), items[i].continuation.end());
     model::ForwardResult fr;
     ASSERT_TRUE(model->Forward({seq}, {}, &fr, nullptr, nullptr).ok());
-    std::vector<float> expected(fr.logprobs[0].begin() + (items[i].prompt.size() - 1), fr.logprobs[0].end());
+    std::vector<float> expected(fr.logprobs[0].begin() + (items[i].prompt.size() - 1),
+                                fr.logprobs[0].end());
     EXPECT_EQ(std::memcmp(expected.data(), (*r)[i].logprobs.data(), expected.size() * 4), 0);
     ASSERT_EQ((*r)[i].top_ids.size(), items[i].continuation.size());
     for (size_t t = 0; t < (*r)[i].top_ids.size(); ++t) {
       EXPECT_GE((*r)[i].top_logprobs[t][0], (*r)[i].top_logprobs[t][1]);
-      EXPECT_GE((*r)[i].top_logprobs[t][0], (*r)[i].logprobs[t]);  // The best is at least the actual.
+      EXPECT_GE((*r)[i].top_logprobs[t][0],
+                (*r)[i].logprobs[t]);  // The best is at least the actual.
     }
   }
-  EXPECT_EQ(engine->Score({{{}, {1}}}, 0, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(engine->Score(items, 1000, [](auto, auto) {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->Score({{{}, {1}}}, 0, [](auto, auto) {}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine->Score(items, 1000, [](auto, auto) {}).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(EngineTest, StopStringsAndStopTokensEndSamplesAtFirstMatch) {
@@ -322,13 +339,15 @@ TEST(EngineTest, StopStringsAndStopTokensEndSamplesAtFirstMatch) {
   const auto stopped = RunToEnd(*engine, with_stop)[0];
   const size_t end = text.find(stop) + stop.size();  // Tokens up to the one completing the match.
   EXPECT_EQ(stopped.finish_reason, "stop");
-  EXPECT_EQ(stopped.tokens, std::vector<int32_t>(free_run.tokens.begin(), free_run.tokens.begin() + end));
+  EXPECT_EQ(stopped.tokens,
+            std::vector<int32_t>(free_run.tokens.begin(), free_run.tokens.begin() + end));
 
   auto with_token = base;
   with_token.stop_token_ids = {free_run.tokens[10]};
   const auto by_token = RunToEnd(*engine, with_token)[0];
-  const size_t first = std::find(free_run.tokens.begin(), free_run.tokens.end(), free_run.tokens[10]) -
-                       free_run.tokens.begin();
+  const size_t first =
+      std::find(free_run.tokens.begin(), free_run.tokens.end(), free_run.tokens[10]) -
+      free_run.tokens.begin();
   EXPECT_EQ(by_token.finish_reason, "stop");
   EXPECT_EQ(by_token.tokens.size(), first + 1);
 }
@@ -339,7 +358,8 @@ TEST(EngineTest, ShutdownFailsPendingRequests) {
   engine->Shutdown();
   auto r = fut.get();
   if (!r.ok()) EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(engine->Generate(Params(Prompt(5, 1), 1, 1, 4), [](auto) {}).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(engine->Generate(Params(Prompt(5, 1), 1, 1, 4), [](auto) {}).code(),
+            absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

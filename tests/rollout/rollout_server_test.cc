@@ -40,12 +40,14 @@ class RolloutServerTest : public ::testing::Test {
     new_ = testing::PerturbedModel(ServerConfig(), 22);
     ASSERT_TRUE(model::SaveModelDir(dir_.File("model"), old_.config, old_.params.data()).ok());
     std::ofstream(dir_.File("token")) << kToken << "\n";
-    auto d = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir_.File("model"), "--listen",
-                                            "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads", "2",
-                                            "--kv-blocks", "256", "--auth-token-file", dir_.File("token")});
+    auto d = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir_.File("model"),
+                                            "--listen", "127.0.0.1:0", "--metrics-listen",
+                                            "127.0.0.1:0", "--threads", "2", "--kv-blocks", "256",
+                                            "--auth-token-file", dir_.File("token")});
     ASSERT_TRUE(d.ok()) << d.status();
     daemon_ = std::move(*d);
-    stub_ = v1::RolloutService::NewStub(grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials()));
+    stub_ = v1::RolloutService::NewStub(
+        grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials()));
   }
 
   grpc::Status Generate(const v1::GenerateRequest& req, v1::GenerateResponse* resp) {
@@ -54,7 +56,8 @@ class RolloutServerTest : public ::testing::Test {
     return stub_->Generate(&ctx, req, resp);
   }
 
-  static v1::GenerateRequest Request(std::vector<int32_t> prompt, int n, int max_tokens, uint64_t seed) {
+  static v1::GenerateRequest Request(std::vector<int32_t> prompt, int n, int max_tokens,
+                                     uint64_t seed) {
     v1::GenerateRequest req;
     req.mutable_prompt_ids()->Assign(prompt.begin(), prompt.end());
     req.set_n(n);
@@ -103,18 +106,22 @@ class RolloutServerTest : public ::testing::Test {
   }
 
   // Logprobs the model core computes for prompt + completion's tokens.
-  static std::vector<float> CoreLogprobs(const model::ModelWeights& w, const v1::GenerateResponse& resp,
+  static std::vector<float> CoreLogprobs(const model::ModelWeights& w,
+                                         const v1::GenerateResponse& resp,
                                          const v1::Completion& c) {
     auto tf = model::Transformer::Create(w);
     std::vector<int32_t> seq(resp.prompt_ids().begin(), resp.prompt_ids().end());
     seq.insert(seq.end(), c.token_ids().begin(), c.token_ids().end());
     model::ForwardResult r;
     EXPECT_TRUE((*tf)->Forward({seq}, {}, &r, nullptr, nullptr).ok());
-    return std::vector<float>(r.logprobs[0].begin() + (resp.prompt_ids_size() - 1), r.logprobs[0].end());
+    return std::vector<float>(r.logprobs[0].begin() + (resp.prompt_ids_size() - 1),
+                              r.logprobs[0].end());
   }
 
-  static bool SameBits(const std::vector<float>& a, const google::protobuf::RepeatedField<float>& b) {
-    return static_cast<int>(a.size()) == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+  static bool SameBits(const std::vector<float>& a,
+                       const google::protobuf::RepeatedField<float>& b) {
+    return static_cast<int>(a.size()) == b.size() &&
+           std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
   }
 
   testing::TempDir dir_;
@@ -201,7 +208,8 @@ TEST_F(RolloutServerTest, WeightPushesGoodAndBad) {
   EXPECT_EQ(Version(), 0);
   v1::GenerateResponse before;
   ASSERT_TRUE(Generate(Request({4, 5, 6}, 1, 6, 1), &before).ok());
-  EXPECT_TRUE(SameBits(CoreLogprobs(old_, before, before.completions(0)), before.completions(0).logprobs()));
+  EXPECT_TRUE(SameBits(CoreLogprobs(old_, before, before.completions(0)),
+                       before.completions(0).logprobs()));
 
   // A good push during a long generation: it completes, and its tokens switch version.
   v1::GenerateResponse during;
@@ -220,7 +228,8 @@ TEST_F(RolloutServerTest, WeightPushesGoodAndBad) {
   EXPECT_EQ(Version(), 7);
   v1::GenerateResponse after;
   ASSERT_TRUE(Generate(Request({4, 5, 6}, 1, 6, 1), &after).ok());
-  EXPECT_TRUE(SameBits(CoreLogprobs(new_, after, after.completions(0)), after.completions(0).logprobs()));
+  EXPECT_TRUE(
+      SameBits(CoreLogprobs(new_, after, after.completions(0)), after.completions(0).logprobs()));
   for (int64_t v : after.completions(0).versions()) EXPECT_EQ(v, 7);
 }
 
@@ -228,49 +237,63 @@ TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
   v1::GenerateResponse resp;
   ASSERT_TRUE(Generate(Request({1, 2, 3}, 3, 8, 4), &resp).ok());
   // generate --json | logprobs: the CLI's independent check that the server is on-policy.
-  const std::string cmd = absl::StrCat(FLYWHEEL_CLI, " generate --server ", daemon_->address(),
-                                       " --prompt-ids '[5,6,7]' -n 4 --max-tokens 12 --seed 9 --json | ",
-                                       FLYWHEEL_CLI, " logprobs --model ", dir_.File("model"));
+  const std::string cmd =
+      absl::StrCat(FLYWHEEL_CLI, " generate --server ", daemon_->address(),
+                   " --prompt-ids '[5,6,7]' -n 4 --max-tokens 12 --seed 9 --json | ", FLYWHEEL_CLI,
+                   " logprobs --model ", dir_.File("model"));
   std::string gen_out, check_out;
-  ASSERT_EQ(testing::RunCommand(absl::StrCat(FLYWHEEL_CLI, " generate --server ", daemon_->address(),
-                                             " --prompt-ids '[5,6,7]' -n 4 --max-tokens 12 --seed 9 --json"),
-                                &gen_out), 0) << gen_out;
+  ASSERT_EQ(testing::RunCommand(
+                absl::StrCat(FLYWHEEL_CLI, " generate --server ", daemon_->address(),
+                             " --prompt-ids '[5,6,7]' -n 4 --max-tokens 12 --seed 9 --json"),
+                &gen_out),
+            0)
+      << gen_out;
   ASSERT_EQ(testing::RunCommand(cmd, &check_out), 0) << check_out;
   std::stringstream g(gen_out), c(check_out);
   std::string gl, cl;
   int lines = 0;
   while (std::getline(g, gl) && std::getline(c, cl)) {
     auto gj = nlohmann::json::parse(gl), cj = nlohmann::json::parse(cl);
-    EXPECT_EQ(gj["logprobs"].dump(), cj["logprobs"].dump()) << "printed with %.9g: equal text is equal bits";
+    EXPECT_EQ(gj["logprobs"].dump(), cj["logprobs"].dump())
+        << "printed with %.9g: equal text is equal bits";
     ++lines;
   }
   EXPECT_EQ(lines, 4);
 
   auto body = testing::HttpGet(daemon_->metrics_address(), "/metrics");
   ASSERT_TRUE(body.ok()) << body.status();
-  for (const char* name : {"flywheel_rollout_generated_tokens_total", "flywheel_rollout_prefill_tokens_total",
-                           "flywheel_rollout_running_sequences", "flywheel_rollout_waiting_sequences",
-                           "flywheel_rollout_kv_blocks_used", "flywheel_rollout_kv_blocks_free",
-                           "flywheel_rollout_preemptions_total", "flywheel_rollout_weight_version",
-                           "flywheel_rollout_weight_swap_pause_seconds", "flywheel_rollout_step_duration_seconds_bucket",
-                           "flywheel_rollout_rpcs_total{code=\"OK\",method=\"Generate\"}"}) {
+  for (const char* name :
+       {"flywheel_rollout_generated_tokens_total", "flywheel_rollout_prefill_tokens_total",
+        "flywheel_rollout_running_sequences", "flywheel_rollout_waiting_sequences",
+        "flywheel_rollout_kv_blocks_used", "flywheel_rollout_kv_blocks_free",
+        "flywheel_rollout_preemptions_total", "flywheel_rollout_weight_version",
+        "flywheel_rollout_weight_swap_pause_seconds",
+        "flywheel_rollout_step_duration_seconds_bucket",
+        "flywheel_rollout_rpcs_total{code=\"OK\",method=\"Generate\"}"}) {
     EXPECT_NE(body->find(name), std::string::npos) << name;
   }
   std::ofstream(dir_.File("metrics.txt")) << *body;
   std::string out;
-  EXPECT_EQ(testing::RunCommand("promtool check metrics < " + dir_.File("metrics.txt"), &out), 0) << out;
+  EXPECT_EQ(testing::RunCommand("promtool check metrics < " + dir_.File("metrics.txt"), &out), 0)
+      << out;
 }
 
 TEST(RolloutServerTextTest, TextPromptsUseTheModelsTokenizer) {
   // init-model writes the byte-level tokenizer beside the weights; the daemon picks it up.
   testing::TempDir dir;
   std::string out;
-  ASSERT_EQ(testing::RunCommand(absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 2 --out ", dir.File("m")),
-                                &out), 0) << out;
-  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"), "--listen",
-                                               "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads", "1"});
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 2 --out ", dir.File("m")),
+          &out),
+      0)
+      << out;
+  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"),
+                                               "--listen", "127.0.0.1:0", "--metrics-listen",
+                                               "127.0.0.1:0", "--threads", "1"});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
-  auto stub = v1::RolloutService::NewStub(grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
+  auto stub = v1::RolloutService::NewStub(
+      grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
   auto tok = tokenizer::Tokenizer::FromFile(dir.File("m"));
   ASSERT_TRUE(tok.ok()) << tok.status();
   {

@@ -45,7 +45,8 @@ TEST(SamplerTest, GreedyTakesLowestArgmax) {
   EXPECT_EQ(t.token, 1);  // Ids 1 and 3 tie; the lower wins.
   EXPECT_EQ(t.sampling_logprob, 0.0f);
   float lp;
-  kernels::logprobs_forward(&lp, nullptr, nullptr, kLogits.data(), &t.token, 1, kLogits.size(), nullptr);
+  kernels::logprobs_forward(&lp, nullptr, nullptr, kLogits.data(), &t.token, 1, kLogits.size(),
+                            nullptr);
   EXPECT_EQ(t.logprob, lp);
 }
 
@@ -55,11 +56,13 @@ TEST(SamplerTest, EmpiricalDistributionMatchesSoftmax) {
   for (double temperature : {1.0, 0.5}) {
     std::vector<int> counts(kLogits.size(), 0);
     SamplingOptions o{.temperature = static_cast<float>(temperature), .seed = 9};
-    for (int i = 0; i < kDraws; ++i) counts[s.Sample(kLogits.data(), kLogits.size(), o, 0, i).token]++;
+    for (int i = 0; i < kDraws; ++i)
+      counts[s.Sample(kLogits.data(), kLogits.size(), o, 0, i).token]++;
     auto p = Softmax(kLogits, temperature);
     for (size_t v = 0; v < p.size(); ++v) {
       // Binomial std of a frequency is at most sqrt(0.25 / 40000) = 0.0025; 0.012 is ~5 sigma.
-      EXPECT_NEAR(counts[v] / static_cast<double>(kDraws), p[v], 0.012) << "T=" << temperature << " v=" << v;
+      EXPECT_NEAR(counts[v] / static_cast<double>(kDraws), p[v], 0.012)
+          << "T=" << temperature << " v=" << v;
     }
   }
 }
@@ -89,10 +92,13 @@ TEST(SamplerTest, VocabLimitExcludesPaddedRows) {
     auto t = s.Sample(kLogits.data(), kLogits.size(), {.seed = 4, .vocab_limit = 3}, 0, i);
     EXPECT_LT(t.token, 3);
     float lp;  // The raw logprob still normalises over every row.
-    kernels::logprobs_forward(&lp, nullptr, nullptr, kLogits.data(), &t.token, 1, kLogits.size(), nullptr);
+    kernels::logprobs_forward(&lp, nullptr, nullptr, kLogits.data(), &t.token, 1, kLogits.size(),
+                              nullptr);
     EXPECT_EQ(t.logprob, lp);
   }
-  EXPECT_EQ(s.Sample(kLogits.data(), kLogits.size(), {.temperature = 0, .vocab_limit = 3}, 0, 0).token, 1);
+  EXPECT_EQ(
+      s.Sample(kLogits.data(), kLogits.size(), {.temperature = 0, .vocab_limit = 3}, 0, 0).token,
+      1);
 }
 
 TEST(SamplerTest, ValidatesOptions) {

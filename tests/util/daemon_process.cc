@@ -33,8 +33,8 @@ std::string After(const std::string& text, const std::string& marker) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const std::vector<std::string>& argv,
-                                                                    double timeout_s) {
+absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
+    const std::vector<std::string>& argv, double timeout_s) {
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError("pipe failed");
   pid_t pid = fork();
@@ -59,7 +59,8 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const std::v
     pollfd p{fds[0], POLLIN, 0};
     const int wait_ms = static_cast<int>(std::max(0.0, deadline - Now()) * 1000);
     if (wait_ms == 0 || poll(&p, 1, wait_ms) <= 0) {
-      return absl::DeadlineExceededError(absl::StrCat(argv[0], " printed no addresses in ", timeout_s, " s: ", out));
+      return absl::DeadlineExceededError(
+          absl::StrCat(argv[0], " printed no addresses in ", timeout_s, " s: ", out));
     }
     char buf[4096];
     ssize_t n = read(fds[0], buf, sizeof(buf));
@@ -67,7 +68,8 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(const std::v
       int status = 0;
       waitpid(pid, &status, 0);
       d->pid_ = -1;
-      return absl::FailedPreconditionError(absl::StrCat(argv[0], " exited (status ", status, ") before serving: ", out));
+      return absl::FailedPreconditionError(
+          absl::StrCat(argv[0], " exited (status ", status, ") before serving: ", out));
     }
     out.append(buf, n);
     d->address_ = After(out, " listening on ");
@@ -88,7 +90,8 @@ absl::StatusOr<int> DaemonProcess::Stop(int signal, double timeout_s) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return absl::DeadlineExceededError(absl::StrCat("process ", pid_, " did not exit in ", timeout_s, " s"));
+  return absl::DeadlineExceededError(
+      absl::StrCat("process ", pid_, " did not exit in ", timeout_s, " s"));
 }
 
 DaemonProcess::~DaemonProcess() {
@@ -123,7 +126,8 @@ absl::StatusOr<std::string> HttpGet(const std::string& address, const std::strin
   if (resp.rfind("HTTP/1.", 0) != 0 || body == std::string::npos) {
     return absl::DataLossError(absl::StrCat("bad HTTP response from ", address));
   }
-  if (resp.find(" 200 ") > resp.find("\r\n")) return absl::UnavailableError(resp.substr(0, resp.find("\r\n")));
+  if (resp.find(" 200 ") > resp.find("\r\n"))
+    return absl::UnavailableError(resp.substr(0, resp.find("\r\n")));
   return resp.substr(body + 4);
 }
 
