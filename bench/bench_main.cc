@@ -25,9 +25,10 @@ std::map<std::string, Suite>& Registry() {
 }
 
 void PrintUsage() {
-  std::fprintf(stderr,
-               "usage: flywheel-bench [--json] [--quick] [--threads N] [--python PATH] [SUITE ...]\n"
-               "suites:\n");
+  std::fprintf(
+      stderr,
+      "usage: flywheel-bench [--json] [--quick] [--threads N] [--python PATH] [SUITE ...]\n"
+      "suites:\n");
   for (const auto& [name, suite] : Registry()) {
     std::fprintf(stderr, "  %-10s %s\n", name.c_str(), suite.help.c_str());
   }
@@ -113,8 +114,12 @@ int main(int argc, char** argv) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : all) {
-      out.push_back({{"name", r.name}, {"value", r.value}, {"unit", r.unit}, {"anchor", r.anchor},
-                     {"anchor_value", r.anchor_value}, {"ratio", r.ratio}});
+      out.push_back({{"name", r.name},
+                     {"value", r.value},
+                     {"unit", r.unit},
+                     {"anchor", r.anchor},
+                     {"anchor_value", r.anchor_value},
+                     {"ratio", r.ratio}});
     }
     std::printf("%s\n", out.dump(2).c_str());
   }

@@ -60,7 +60,7 @@ std::vector<BenchResult> RunGemmBench(const BenchContext& ctx) {
                   0.0f, y.data(), N);
     };
     // The machines are shared: alternating short rounds exposes both sides to the same load.
-    const int rounds = ctx.quick ? 1 : 4;
+    const int rounds = ctx.quick ? 1 : 8;
     const int reps = RepsFor(ctx, flops) / rounds + 1;
     double ours = 1e300;
     double blas = 1e300;

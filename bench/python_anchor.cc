@@ -19,10 +19,12 @@ double PythonAnchor(const std::string& command, const std::string& key) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
   const int status = pclose(p);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  const std::string last = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+  const std::string last =
+      out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
   auto j = nlohmann::json::parse(last, nullptr, false);
   if (status != 0 || j.is_discarded() || !j.contains(key) || !j[key].is_number()) {
-    std::fprintf(stderr, "bench: anchor failed (exit %d): %s\n%s\n", status, command.c_str(), out.c_str());
+    std::fprintf(stderr, "bench: anchor failed (exit %d): %s\n%s\n", status, command.c_str(),
+                 out.c_str());
     return 0;
   }
   return j[key].get<double>();

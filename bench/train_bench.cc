@@ -29,7 +29,8 @@ std::vector<BenchResult> RunTrainBench(const BenchContext& ctx) {
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(config->vocab_size - 1));
   // Sequences of kSeq + 1 tokens give kSeq predicted tokens each, as in the PyTorch anchor.
   std::vector<std::vector<int32_t>> seqs(kBatch, std::vector<int32_t>(kSeq + 1));
-  for (auto& s : seqs) for (auto& t : s) t = tok(rng);
+  for (auto& s : seqs)
+    for (auto& t : s) t = tok(rng);
   std::vector<std::vector<float>> dlp(kBatch, std::vector<float>(kSeq, -1.0f / (kBatch * kSeq)));
 
   ThreadPool pool(ctx.threads);
@@ -46,15 +47,17 @@ std::vector<BenchResult> RunTrainBench(const BenchContext& ctx) {
     if (!(*tf)->Forward(seqs, {}, &res, &acts, &pool).ok()) std::abort();
     (*tf)->Backward(&acts, dlp, nullptr, grads.data(), &pool);
     kernels::clip_grad_norm(grads.data(), n, 1.0f, &pool);
-    kernels::adamw_update((*tf)->mutable_params(), grads.data(), m.data(), v.data(), n, ++step, adam, &pool);
+    kernels::adamw_update((*tf)->mutable_params(), grads.data(), m.data(), v.data(), n, ++step,
+                          adam, &pool);
   });
   const double ours = kBatch * kSeq / seconds;
 
-  const std::string cmd = absl::StrCat(ctx.python, " ", ctx.source_dir, "/bench/train_torch.py --threads ",
-                                       ctx.threads, " --steps ", ctx.quick ? 1 : 5);
+  const std::string cmd =
+      absl::StrCat(ctx.python, " ", ctx.source_dir, "/bench/train_torch.py --threads ", ctx.threads,
+                   " --steps ", ctx.quick ? 1 : 5);
   const double torch = PythonAnchor(cmd, "tokens_per_s");
-  return {MakeResult(absl::StrCat("train_4M_b16x128_", (*tf)->num_params() / 1000, "k_params"), ours,
-                     "tokens/s", "pytorch_eager", torch)};
+  return {MakeResult(absl::StrCat("train_4M_b16x128_", (*tf)->num_params() / 1000, "k_params"),
+                     ours, "tokens/s", "pytorch_eager", torch)};
 }
 
 }  // namespace

@@ -175,18 +175,33 @@ absl::Status Engine::UpdateWeights(std::vector<float> params, int64_t version, W
     return absl::InvalidArgumentError(
         absl::StrCat("weights have ", params.size(), " values, the model has ", num_params_));
   }
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (!std::isfinite(params[i])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("weights hold a non-finite value at flat index ", i));
-    }
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("rollout engine is shutting down");
-    weight_jobs_.push_back({std::move(params), version, std::move(done)});
   }
-  cv_.notify_all();
+  auto shared = std::make_shared<std::vector<float>>(std::move(params));
+  staging_.Post([this, shared, version, done = std::move(done)] {
+    for (size_t i = 0; i < shared->size(); ++i) {
+      if (!std::isfinite((*shared)[i])) {
+        return done(absl::InvalidArgumentError(
+                        absl::StrCat("weights hold a non-finite value at flat index ", i)),
+                    0);
+      }
+    }
+    auto model = model::Transformer::Create(model::ModelWeights{config_, std::move(*shared)});
+    if (!model.ok()) return done(model.status(), 0);
+    (*model)->PackInferenceWeights(nullptr);  // The slow part, here rather than between two steps.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) {
+        weight_jobs_.push_back(
+            {std::shared_ptr<model::Transformer>(std::move(*model)), version, std::move(done)});
+        cv_.notify_all();
+        return;
+      }
+    }
+    done(absl::UnavailableError("rollout engine is shutting down"), 0);
+  });
   return absl::OkStatus();
 }
 
@@ -232,17 +247,16 @@ void Engine::TakeInbox() {
 
 void Engine::ApplyWeights(WeightJob& job) {
   const double t0 = Now();
-  absl::Status st = model_->SwapParams(&job.params);
-  if (st.ok()) {
-    model_->PackInferenceWeights(&pool_);
-    blocks_.ClearPrefixCache();  // Cached prefixes hold keys/values of the old weights.
-    version_ = job.version;
-    stats_.version = version_;
-  }
+  std::shared_ptr<model::Transformer> old = std::move(model_);
+  model_ = std::move(job.model);
+  blocks_.ClearPrefixCache();  // Cached prefixes hold keys/values of the old weights.
+  version_ = job.version;
+  stats_.version = version_;
   const double pause = Now() - t0;
   stats_.last_swap_pause = pause;
   if (pause > stats_.max_swap_pause) stats_.max_swap_pause = pause;
-  job.done(st, pause);
+  staging_.Post([old] {});  // The old weights are freed off the engine thread.
+  job.done(absl::OkStatus(), pause);
 }
 
 void Engine::RunScore(ScoreJob& job) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/base/task_queue.h"
 #include "common/base/thread_pool.h"
 #include "common/model/kv_cache.h"
 #include "common/model/transformer.h"
@@ -105,9 +106,11 @@ class Engine {
   absl::Status Generate(GenerateParams params, GenerateDone done);
   // Validates and queues a prefill-only scoring batch.
   absl::Status Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDone done);
-  // Queues new weights (num_params floats in ParameterLayout order) as `version`; they replace
-  // the current ones between two steps. Sequences in flight keep their KV cache and go on with
-  // the new weights; tokens record the version that produced them; the prefix cache is dropped.
+  // Queues new weights (num_params floats in ParameterLayout order) as `version`. A staging
+  // thread checks them (done gets InvalidArgument for a non-finite value) and builds the packed
+  // model, so the swap between two steps only exchanges pointers. Sequences in flight keep their
+  // KV cache and go on with the new weights; tokens record the version that produced them; the
+  // prefix cache is dropped. InvalidArgument at once for a wrong size.
   absl::Status UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done);
   // Fails queued and running work with UNAVAILABLE, then stops the thread. Idempotent.
   void Shutdown();
@@ -126,7 +129,7 @@ class Engine {
     ScoreDone done;
   };
   struct WeightJob {
-    std::vector<float> params;
+    std::shared_ptr<model::Transformer> model;  // Built and packed by the staging thread.
     int64_t version;
     WeightsDone done;
   };
@@ -151,7 +154,7 @@ class Engine {
   void UpdateGauges();
 
   const EngineOptions options_;
-  std::unique_ptr<model::Transformer> model_;
+  std::shared_ptr<model::Transformer> model_;
   const model::ModelConfig config_;
   const int64_t num_params_;
   ThreadPool pool_;
@@ -175,6 +178,8 @@ class Engine {
   std::deque<WeightJob> weight_jobs_;
   bool stopping_ = false;
   std::thread thread_;
+  // Prepares pushed weights off the engine thread, and frees replaced models there too.
+  TaskQueue staging_{1};
 };
 
 }  // namespace flywheel::rollout

@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";
   (*engine)->Shutdown();  // Fails in-flight requests with UNAVAILABLE; their RPCs finish now.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // Only streams still being read (weight pushes) can be left; a second of grace is plenty.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server->Wait();
   FW_LOG(INFO) << "stopped";
   return 0;

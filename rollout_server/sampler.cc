@@ -64,6 +64,26 @@ SampledToken Sampler::Sample(const float* logits, int64_t V, const SamplingOptio
   probs_.resize(V);
   for (int64_t v = 0; v < V; ++v)
     probs_[v] = std::exp((static_cast<double>(logits[v]) - mx) / o.temperature);
+  if (o.top_k == 0 && o.top_p >= 1 && o.min_p == 0) {
+    // No truncation: walk the ids in index order (a fixed order, so just as reproducible) rather
+    // than sorting the vocabulary for every token.
+    double total = 0;
+    for (int64_t v = 0; v < V; ++v) total += probs_[v];
+    const double target = SampleUniform(o.seed, sample_index, position) * total;
+    double cum = 0;
+    int64_t pick = V - 1;  // Round-off can leave target just above the last cumulative sum.
+    for (int64_t v = 0; v < V; ++v) {
+      cum += probs_[v];
+      if (target < cum) {
+        pick = v;
+        break;
+      }
+    }
+    out.token = static_cast<int32_t>(pick);
+    out.logprob = RawLogprob(logits, full_v, out.token);
+    out.sampling_logprob = static_cast<float>(std::log(probs_[pick] / total));
+    return out;
+  }
   order_.resize(V);
   std::iota(order_.begin(), order_.end(), 0);
   // Candidates in descending probability, ties by id: a total order, so sampling is reproducible.

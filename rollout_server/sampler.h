@@ -2,7 +2,8 @@
 //
 // The processed distribution: logits / temperature, softmax, then top-k, top-p and min-p
 // truncation in that order, each on what the previous left (renormalised). temperature 0 is
-// greedy: the argmax, lowest id on ties.
+// greedy: the argmax, lowest id on ties. Without truncation the draw walks ids in index order;
+// with truncation, in descending probability (ties by id).
 //
 // The random stream of a sample depends only on (seed, sample index, position): a counter-based
 // generator hashes the three into one uniform number per token, so a sample is the same whether

@@ -18,9 +18,30 @@ inline void CpuRelax() {
 #endif
 }
 
-// How long a worker spins on the generation counter before it blocks. Long enough to cover the
-// gap between two kernels of one forward pass, short enough that an idle pool sleeps quickly.
+// How long a waiter spins on an atomic before it blocks. Long enough to cover the gap between
+// two kernels of one forward pass, short enough that an idle pool sleeps quickly.
 constexpr auto kSpinBudget = std::chrono::microseconds(200);
+// Pauses between checks of the clock; after each round the waiter also yields its core, so on an
+// oversubscribed machine (more runnable threads than cores) the thread it waits for can run.
+constexpr int kPausesPerRound = 64;
+
+// Waits until value != seen: spin with pause + yield for up to kSpinBudget, then block.
+template <typename T>
+T AwaitChange(const std::atomic<T>& value, T seen) {
+  T now;
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < kPausesPerRound; ++i) {
+      if ((now = value.load(std::memory_order_acquire)) != seen) return now;
+      CpuRelax();
+    }
+    if (std::chrono::steady_clock::now() - start > kSpinBudget) break;
+    std::this_thread::yield();
+  }
+  while ((now = value.load(std::memory_order_acquire)) == seen)
+    value.wait(seen, std::memory_order_acquire);
+  return now;
+}
 
 }  // namespace
 
@@ -39,23 +60,14 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
-    if (gen == seen) {
-      auto start = std::chrono::steady_clock::now();
-      int spins = 0;
-      while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
-        CpuRelax();
-        if (++spins % 256 == 0 && std::chrono::steady_clock::now() - start > kSpinBudget) {
-          generation_.wait(seen, std::memory_order_acquire);
-        }
-      }
-    }
-    seen = gen;
+    seen = AwaitChange(generation_, seen);
     if (stop_.load(std::memory_order_acquire)) return;
     t_inside_job = true;
     (*job_)(index);
     t_inside_job = false;
+    // Every decrement notifies: the caller may be blocked waiting for any change of the count.
     pending_.fetch_sub(1, std::memory_order_acq_rel);
+    pending_.notify_one();
   }
 }
 
@@ -73,7 +85,8 @@ void ThreadPool::Run(const std::function<void(int)>& fn) {
   t_inside_job = true;
   fn(0);
   t_inside_job = false;
-  while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
+  for (int left = pending_.load(std::memory_order_acquire); left != 0;)
+    left = AwaitChange(pending_, left);
   job_ = nullptr;
 }
 

@@ -2,8 +2,9 @@
 //
 // Kernels call Run() hundreds of times per forward pass, so dispatch must be cheap: workers spin on
 // an atomic generation counter (a condition-variable round trip per op measured ~45x slower than a
-// spin barrier on these machines) and only fall back to blocking on the atomic after a short spin,
-// so an idle pool does not burn a core.
+// spin barrier on these machines) and the caller spins on the pending count. Both yield their core
+// between short spin rounds and block on the atomic after ~200 us, so an idle pool does not burn a
+// core and an oversubscribed machine (CI running tests in parallel) does not stall on spinners.
 //
 // Work is split over output elements only; which thread computes an element never changes the
 // order of any reduction, so results are bitwise independent of the thread count.

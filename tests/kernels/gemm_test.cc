@@ -94,8 +94,9 @@ void CheckAgainstReference(int64_t M, int64_t N, int64_t K, Layout la, Layout lb
 
 TEST(GemmTest, AllSmallShapesMatchScalarReferenceBitwise) {
   ThreadPool pool(2);
-  // K = 1, odd, exactly one KC block, and past it without being a multiple of it.
-  for (int64_t K : {1, 7, 256, 300}) {
+  // K = 1, odd, within one KC block (512), and over two and three blocks without being a
+  // multiple of any block size.
+  for (int64_t K : {1, 7, 300, 1100}) {
     for (int64_t M = 1; M <= 20; ++M) {
       for (int64_t N = 1; N <= 20; ++N) {
         const bool accumulate = (M + N + K) % 2 == 0;
@@ -110,6 +111,12 @@ TEST(GemmTest, LargeShapeMatchesScalarReferenceBitwise) {
   ThreadPool pool(2);
   CheckAgainstReference(300, 700, 513, {false, 0}, {false, 0}, 0, false, &pool, 1);
   CheckAgainstReference(300, 700, 513, {false, 0}, {true, 0}, 0, true, &pool, 2);
+}
+
+// N past one column block (3072) and K past one packed-B hand-off make Gemm repack mid-call.
+TEST(GemmTest, ColumnAndPackingBlockBoundariesMatchReferenceBitwise) {
+  ThreadPool pool(2);
+  CheckAgainstReference(13, 3100, 1100, {false, 0}, {true, 0}, 0, true, &pool, 40);
 }
 
 TEST(GemmTest, StridedAndTransposedOperandsMatchReferenceBitwise) {

@@ -39,7 +39,8 @@ TEST(RmsnormCudaTest, MatchesCpu) {
   cudaFree(dout);
   cudaFree(drstd);
   // The two paths sum x² in different orders (tree vs sequential): ~C * 6e-8 relative at worst.
-  for (int64_t i = 0; i < N * C; ++i) ASSERT_NEAR(gpu[i], cpu[i], 1e-4f * std::fabs(cpu[i]) + 1e-6f) << i;
+  for (int64_t i = 0; i < N * C; ++i)
+    ASSERT_NEAR(gpu[i], cpu[i], 1e-4f * std::fabs(cpu[i]) + 1e-6f) << i;
   for (int64_t n = 0; n < N; ++n) ASSERT_NEAR(rstd_gpu[n], rstd_cpu[n], 1e-4f * rstd_cpu[n]);
 }
 

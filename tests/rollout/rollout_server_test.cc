@@ -211,11 +211,12 @@ TEST_F(RolloutServerTest, WeightPushesGoodAndBad) {
   EXPECT_TRUE(SameBits(CoreLogprobs(old_, before, before.completions(0)),
                        before.completions(0).logprobs()));
 
-  // A good push during a long generation: it completes, and its tokens switch version.
+  // A good push during a long generation (64 samples x 250 tokens, far longer than the 30 ms
+  // before the push): it completes, and its tokens switch version.
   v1::GenerateResponse during;
   grpc::Status during_status;
-  std::thread gen([&] { during_status = Generate(Request({7, 8}, 1, 250, 2), &during); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::thread gen([&] { during_status = Generate(Request({7, 8}, 64, 250, 2), &during); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
   ASSERT_TRUE(Push(chunks, kToken, &pr).ok());
   EXPECT_EQ(pr.version(), 7);
   EXPECT_EQ(pr.bytes(), static_cast<int64_t>(new_.params.size() * 4));

@@ -11,7 +11,9 @@ namespace {
 // The bias is where the chain starts (accumulate = true), not a term added after it: the header
 // promises out = fma chain started from bias[o].
 void FillRowsWithBias(float* out, const float* bias, int64_t N, int64_t OC, ThreadPool* pool) {
-  ParallelFor(pool, N, [&](int64_t n0, int64_t n1) {
+  // A decode step's few rows are not worth a pool round trip.
+  constexpr int64_t kMinParallelFloats = int64_t{1} << 18;
+  ParallelFor(N * OC >= kMinParallelFloats ? pool : nullptr, N, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) std::copy(bias, bias + OC, out + n * OC);
   });
 }
