@@ -175,10 +175,16 @@ grpc::ServerUnaryReactor* RewardService::Score(grpc::CallbackServerContext* cont
     return ScoreInput{it.prompt(), it.completion(),
                       it.has_completion_tokens() ? it.completion_tokens() : -1};
   };
-  for (int i : plain) {
-    workers_.Post([batch, opt, i, input] {
-      batch->Start(i);
-      batch->Complete(i, ScoreItem(batch->specs[i], input(i), opt));
+  // Items go to workers in chunks: a verifier call takes microseconds, so one queue round trip
+  // per item would cost more than the scoring. Each item's time limit starts with the item.
+  constexpr size_t kChunk = 32;
+  for (size_t c = 0; c < plain.size(); c += kChunk) {
+    std::vector<int> chunk(plain.begin() + c, plain.begin() + std::min(plain.size(), c + kChunk));
+    workers_.Post([batch, opt, chunk, input] {
+      for (int i : chunk) {
+        batch->Start(i);
+        batch->Complete(i, ScoreItem(batch->specs[i], input(i), opt));
+      }
     });
   }
   if (!judged.empty()) {
