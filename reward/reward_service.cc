@@ -38,6 +38,9 @@ struct RewardService::Batch {
   grpc::ServerUnaryReactor* reactor;
   v1::ScoreRewardsResponse* response;
   std::vector<TaskSpec> specs;
+  // Copies of the texts: a timed-out item's task outlives the RPC, and with it gRPC's request.
+  std::vector<std::string> prompts, completions;
+  std::vector<int64_t> completion_tokens;
   std::vector<bool> done;
   std::vector<double> started;  // When a worker took the item; 0 = queued.
   std::vector<std::string> verifier;
@@ -147,6 +150,14 @@ grpc::ServerUnaryReactor* RewardService::Score(grpc::CallbackServerContext* cont
   batch->remaining = n;
   batch->metrics = metrics_;
   for (int i = 0; i < n; ++i) response->add_results();
+  // Copied before any item can complete: the last completion finishes the RPC, after which gRPC
+  // frees the request while a timed-out item's task may still be scoring.
+  for (int i = 0; i < n; ++i) {
+    const auto& it = request->items(i);
+    batch->prompts.push_back(it.prompt());
+    batch->completions.push_back(it.completion());
+    batch->completion_tokens.push_back(it.has_completion_tokens() ? it.completion_tokens() : -1);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     active_.push_back(batch);
@@ -170,10 +181,8 @@ grpc::ServerUnaryReactor* RewardService::Score(grpc::CallbackServerContext* cont
   ScoreOptions opt;
   opt.limits = options_.limits;
   opt.judge = judge_;
-  auto input = [request](int i) {
-    const auto& it = request->items(i);
-    return ScoreInput{it.prompt(), it.completion(),
-                      it.has_completion_tokens() ? it.completion_tokens() : -1};
+  auto input = [b = batch.get()](int i) {
+    return ScoreInput{b->prompts[i], b->completions[i], b->completion_tokens[i]};
   };
   // Items go to workers in chunks: a verifier call takes microseconds, so one queue round trip
   // per item would cost more than the scoring. Each item's time limit starts with the item.

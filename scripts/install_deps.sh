@@ -9,8 +9,12 @@ packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libsqlite3-dev
   libopenblas-dev
   python3-torch python3-numpy
-  nodejs npm
 )
+# Node.js and npm run the tokenizer's JavaScript reference. Images often ship a Node.js that
+# bundles its own npm (and conflicts with Debian's npm package), so look for the commands.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
