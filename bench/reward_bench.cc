@@ -89,15 +89,17 @@ std::vector<BenchResult> RunRewardBench(const BenchContext& ctx) {
   });
   server->Shutdown();
   if (correct != static_cast<int>(items.size()) || daemon_correct != correct) {
-    std::fprintf(stderr, "reward bench: %d / %d / %zu correct (expected all)\n", correct, daemon_correct, items.size());
+    std::fprintf(stderr, "reward bench: %d / %d / %zu correct (expected all)\n", correct,
+                 daemon_correct, items.size());
   }
   const double n = static_cast<double>(items.size());
-  return {MakeResult(absl::StrCat("gsm8k_math_verify_daemon_", ctx.threads, "workers"), n / rpc_s, "items/s",
-                     "library_in_process_1thread", n / lib_s)};
+  return {MakeResult(absl::StrCat("gsm8k_math_verify_daemon_", ctx.threads, "workers"), n / rpc_s,
+                     "items/s", "library_in_process_1thread", n / lib_s)};
 }
 
 }  // namespace
 
-FW_REGISTER_BENCH("reward", "GSM8K math verification items/s through the reward daemon", RunRewardBench);
+FW_REGISTER_BENCH("reward", "GSM8K math verification items/s through the reward daemon",
+                  RunRewardBench);
 
 }  // namespace flywheel::bench

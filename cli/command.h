@@ -17,6 +17,6 @@ bool RegisterCommand(const std::string& name, const std::string& summary, Comman
 
 #define FW_CLI_CONCAT_INNER_(a, b) a##b
 #define FW_CLI_CONCAT_(a, b) FW_CLI_CONCAT_INNER_(a, b)
-#define FW_REGISTER_COMMAND(name, summary, fn) \
+#define FW_REGISTER_COMMAND(name, summary, fn)                     \
   static const bool FW_CLI_CONCAT_(fw_cli_registered_, __LINE__) = \
       ::flywheel::cli::RegisterCommand(name, summary, fn)

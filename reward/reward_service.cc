@@ -1,5 +1,7 @@
 #include "reward/reward_service.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
@@ -184,13 +186,16 @@ grpc::ServerUnaryReactor* RewardService::Score(grpc::CallbackServerContext* cont
   auto input = [b = batch.get()](int i) {
     return ScoreInput{b->prompts[i], b->completions[i], b->completion_tokens[i]};
   };
-  // Items go to workers in chunks: a verifier call takes microseconds, so one queue round trip
-  // per item would cost more than the scoring. Each item's time limit starts with the item.
-  constexpr size_t kChunk = 32;
-  for (size_t c = 0; c < plain.size(); c += kChunk) {
-    std::vector<int> chunk(plain.begin() + c, plain.begin() + std::min(plain.size(), c + kChunk));
-    workers_.Post([batch, opt, chunk, input] {
-      for (int i : chunk) {
+  // One task per worker, each taking the next unscored item from a shared index: few queue round
+  // trips (a verifier call takes microseconds), and a slow item holds up only its own worker.
+  // Each item's time limit starts when a worker takes it.
+  auto plain_items = std::make_shared<std::vector<int>>(std::move(plain));
+  auto next = std::make_shared<std::atomic<size_t>>(0);
+  const int tasks = std::min<int>(workers_.threads(), static_cast<int>(plain_items->size()));
+  for (int t = 0; t < tasks; ++t) {
+    workers_.Post([batch, opt, plain_items, next, input] {
+      for (size_t k; (k = next->fetch_add(1)) < plain_items->size();) {
+        const int i = (*plain_items)[k];
         batch->Start(i);
         batch->Complete(i, ScoreItem(batch->specs[i], input(i), opt));
       }

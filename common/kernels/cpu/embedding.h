@@ -9,6 +9,7 @@ namespace flywheel::kernels {
 void embedding_forward(float* out, const int32_t* tokens, const float* wte, int64_t N, int64_t C);
 
 // dwte (V, C) += scatter of dout (N, C) by tokens, rows added in order n = 0..N-1.
-void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int64_t N, int64_t C);
+void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, int64_t N,
+                        int64_t C);
 
 }  // namespace flywheel::kernels

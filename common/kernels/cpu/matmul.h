@@ -11,8 +11,8 @@ namespace flywheel::kernels {
 
 // out is (N, OC), inp is (N, C), weight is (OC, C), bias is (OC) or null.
 // out[n, o] = fma chain over c of inp[n, c] * weight[o, c], started from bias[o] (or 0).
-void matmul_forward(float* out, const float* inp, const float* weight, const float* bias,
-                    int64_t N, int64_t C, int64_t OC, ThreadPool* pool);
+void matmul_forward(float* out, const float* inp, const float* weight, const float* bias, int64_t N,
+                    int64_t C, int64_t OC, ThreadPool* pool);
 
 // As matmul_forward with weightᵀ pre-packed (weight_t.k() == C, weight_t.n() == OC); bit-identical.
 void matmul_forward_packed(float* out, const float* inp, const PackedMatrix& weight_t,
@@ -24,8 +24,7 @@ void pack_linear_weight(PackedMatrix* weight_t, const float* weight, int64_t C, 
 
 // dinp (N, C) += dout · weight; dweight (OC, C) += doutᵀ · inp; dbias (OC) += Σ_n dout[n, :].
 // dout is (N, OC), inp is (N, C), weight is (OC, C).
-void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                     const float* inp, const float* weight, int64_t N, int64_t C, int64_t OC,
-                     ThreadPool* pool);
+void matmul_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                     const float* weight, int64_t N, int64_t C, int64_t OC, ThreadPool* pool);
 
 }  // namespace flywheel::kernels

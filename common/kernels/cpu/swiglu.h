@@ -12,7 +12,7 @@ namespace flywheel::kernels {
 void swiglu_forward(float* out, const float* gate_up, int64_t N, int64_t I, ThreadPool* pool);
 
 // dgate_up (N, 2I) += ∂L/∂gate_up; dout (N, I); gate_up (N, 2I) from the forward.
-void swiglu_backward(float* dgate_up, const float* dout, const float* gate_up, int64_t N,
-                     int64_t I, ThreadPool* pool);
+void swiglu_backward(float* dgate_up, const float* dout, const float* gate_up, int64_t N, int64_t I,
+                     ThreadPool* pool);
 
 }  // namespace flywheel::kernels
