@@ -31,11 +31,6 @@ constexpr char kUsage[] =
     "  --threads         scoring workers (default: all cores)\n"
     "  --item-timeout    seconds one item may take before it fails alone (default 10)\n";
 
-int Fail(const absl::Status& st) {
-  std::fprintf(stderr, "flywheel-reward: %s\n", std::string(st.message()).c_str());
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,13 +44,15 @@ int main(int argc, char** argv) {
   if (!flags) return exit_code;
   auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
   auto timeout = flags->GetDouble("item-timeout", 10);
-  if (!threads.ok()) return Fail(threads.status());
-  if (!timeout.ok()) return Fail(timeout.status());
+  if (!threads.ok()) return ReportStartupFailure("flywheel-reward", threads.status());
+  if (!timeout.ok()) return ReportStartupFailure("flywheel-reward", timeout.status());
   if (*threads < 1 || !(*timeout > 0))
-    return Fail(absl::InvalidArgumentError("--threads and --item-timeout must be positive"));
+    return ReportStartupFailure(
+        "flywheel-reward",
+        absl::InvalidArgumentError("--threads and --item-timeout must be positive"));
 
   auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
-  if (!metrics_server.ok()) return Fail(metrics_server.status());
+  if (!metrics_server.ok()) return ReportStartupFailure("flywheel-reward", metrics_server.status());
   reward::RewardMetrics metrics(metrics_server->get());
   std::unique_ptr<reward::RolloutJudge> judge;
   if (auto addr = flags->Get("judge")) judge = std::make_unique<reward::RolloutJudge>(*addr);
@@ -72,7 +69,8 @@ int main(int argc, char** argv) {
   builder.SetMaxReceiveMessageSize(256 << 20);  // Batches of long completions.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0)
-    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+    return ReportStartupFailure("flywheel-reward",
+                                absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
   AnnounceAddress("flywheel-reward", "listening on", listen, port);
   AnnounceAddress("flywheel-reward", "metrics on", *flags->Get("metrics-listen"),
                   (*metrics_server)->port());

@@ -41,11 +41,6 @@ constexpr char kUsage[] =
     "  --max-tokens-per-step   token budget of one engine step (default 2048)\n"
     "  --max-running           sequences decoding at once (default 256)\n";
 
-int Fail(const absl::Status& st) {
-  std::fprintf(stderr, "flywheel-rollout: %s\n", std::string(st.message()).c_str());
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,8 +60,10 @@ int main(int argc, char** argv) {
   auto step_tokens = flags->GetInt("max-tokens-per-step", 2048);
   auto max_running = flags->GetInt("max-running", 256);
   for (const auto* v : {&threads, &kv_blocks, &block_size, &step_tokens, &max_running}) {
-    if (!v->ok()) return Fail(v->status());
-    if (**v < 1) return Fail(absl::InvalidArgumentError("numeric flags must be >= 1"));
+    if (!v->ok()) return ReportStartupFailure("flywheel-rollout", v->status());
+    if (**v < 1)
+      return ReportStartupFailure("flywheel-rollout",
+                                  absl::InvalidArgumentError("numeric flags must be >= 1"));
   }
   opt.threads = static_cast<int>(*threads);
   opt.kv_blocks = *kv_blocks;
@@ -77,24 +74,25 @@ int main(int argc, char** argv) {
   std::string token;
   if (auto f = flags->Get("auth-token-file")) {
     auto t = rpc::ReadTokenFile(*f);
-    if (!t.ok()) return Fail(t.status());
+    if (!t.ok()) return ReportStartupFailure("flywheel-rollout", t.status());
     token = *t;
   }
   const std::string dir = *flags->Get("model");
   auto model = model::Transformer::Load(dir);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return ReportStartupFailure("flywheel-rollout", model.status());
   std::unique_ptr<tokenizer::Tokenizer> tok;
   if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) {
     auto t = tokenizer::Tokenizer::FromFile(dir);
-    if (!t.ok()) return Fail(t.status());
+    if (!t.ok()) return ReportStartupFailure("flywheel-rollout", t.status());
     tok = std::move(*t);
   }
   const int64_t num_params = (*model)->num_params();
   auto engine = rollout::Engine::Create(std::move(*model), opt);
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok()) return ReportStartupFailure("flywheel-rollout", engine.status());
 
   auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
-  if (!metrics_server.ok()) return Fail(metrics_server.status());
+  if (!metrics_server.ok())
+    return ReportStartupFailure("flywheel-rollout", metrics_server.status());
   auto metrics =
       std::make_shared<rollout::RolloutMetrics>(metrics_server->get(), &(*engine)->stats());
   (*metrics_server)->Add(metrics);
@@ -114,7 +112,8 @@ int main(int argc, char** argv) {
   builder.SetMaxSendMessageSize(256 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0)
-    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+    return ReportStartupFailure("flywheel-rollout",
+                                absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
   AnnounceAddress("flywheel-rollout", "listening on", listen, port);
   AnnounceAddress("flywheel-rollout", "metrics on", *flags->Get("metrics-listen"),
                   (*metrics_server)->port());

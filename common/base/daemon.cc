@@ -36,4 +36,9 @@ void AnnounceAddress(const std::string& program, const std::string& what, const 
   std::fflush(stdout);
 }
 
+int ReportStartupFailure(const std::string& program, const absl::Status& status) {
+  std::fprintf(stderr, "%s: %s\n", program.c_str(), std::string(status.message()).c_str());
+  return 1;
+}
+
 }  // namespace flywheel

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+
 namespace flywheel {
 
 // Blocks SIGTERM and SIGINT in the calling thread and in every thread it creates afterwards, so
@@ -17,5 +19,9 @@ int WaitForStopSignal();
 // ("HOST:PORT" as configured) and the port actually bound.
 void AnnounceAddress(const std::string& program, const std::string& what, const std::string& listen,
                      int port);
+
+// Prints "<program>: <message>" on stderr and returns 1, the exit status of a daemon that could
+// not start.
+int ReportStartupFailure(const std::string& program, const absl::Status& status);
 
 }  // namespace flywheel

@@ -11,17 +11,12 @@
 #include <vector>
 
 #include "common/base/thread_pool.h"
+#include "tests/kernels/grad_check.h"
 
 namespace flywheel::kernels {
 namespace {
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using testing::RandomVector;
 
 // The contract of gemm.h, written out literally.
 void ReferenceGemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsA, int64_t csA,

@@ -11,17 +11,12 @@
 #include <vector>
 
 #include "common/base/thread_pool.h"
+#include "tests/kernels/grad_check.h"
 
 namespace flywheel::kernels {
 namespace {
 
-std::vector<float> RandomVector(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using testing::RandomVector;
 
 // Worst-case relative bound of a float chain of n roundings (Higham's gamma_n, u = 2^-24),
 // applied to the sum of the magnitudes of every term. It is rigorous, so the comparison cannot
