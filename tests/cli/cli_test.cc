@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "common/model/transformer.h"
@@ -74,6 +75,32 @@ TEST(CliTest, InitModelThenLogprobsRoundTripsExactly) {
           << "line " << good[i] << " token " << t;
     }
   }
+}
+
+TEST(CliTest, GenTaskWritesDisjointVerifiableSplits) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " gen-task arith --out " + dir.File("arith") +
+                                    " --train 200 --eval 50 --digits 2 --ops +- --seed 3", &out), 0) << out;
+  auto read = [&](const std::string& name) {
+    std::ifstream in(dir.File("arith/" + name));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return Lines(ss.str());
+  };
+  const auto train = read("train.jsonl"), eval = read("eval.jsonl");
+  ASSERT_EQ(train.size(), 200u);
+  ASSERT_EQ(eval.size(), 50u);
+  std::set<std::string> train_prompts;
+  for (const auto& l : train) train_prompts.insert(nlohmann::json::parse(l)["prompt"].get<std::string>());
+  for (const auto& l : eval) {
+    auto j = nlohmann::json::parse(l);
+    EXPECT_EQ(train_prompts.count(j["prompt"].get<std::string>()), 0u) << "eval prompt in train: " << l;
+    EXPECT_EQ(j["task"]["gold"], j["answer"]);
+  }
+  out.clear();
+  EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " gen-task arith --out " + dir.File("x") +
+                                    " --digits 0", &out), 2) << out;
 }
 
 TEST(CliTest, UsageErrorsExitWithTwo) {
