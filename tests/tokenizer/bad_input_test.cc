@@ -145,7 +145,9 @@ TEST(BadInputTest, FuzzEncodeWithRandomBytes) {
       ++accepted;
       auto decoded = tok->Decode(*ids);
       ASSERT_TRUE(decoded.ok());
-      if (tok == bytes->get()) EXPECT_EQ(*decoded, text);  // no normalizer there
+      if (tok == bytes->get()) {
+        EXPECT_EQ(*decoded, text);  // no normalizer there
+      }
     }
   }
   EXPECT_GT(accepted, 500);
@@ -183,7 +185,9 @@ TEST(BadInputTest, FuzzLoaderWithRandomAndMutatedJson) {
       ++loaded;
       // A mutation may have dropped a byte token: encoding then fails cleanly, naming it.
       auto ids = (*tok)->Encode("hello world <|end|>");
-      if (!ids.ok()) EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument);
+      if (!ids.ok()) {
+        EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument);
+      }
     } else {
       EXPECT_FALSE(tok.status().message().empty());
     }
