@@ -3,10 +3,8 @@
 // float64, autograd) over aggregation x std normalisation x clip-higher x KL.
 #include "learner/grpo_loss.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/util/subprocess.h"
 
 namespace flywheel::learner {
 namespace {
@@ -353,16 +352,6 @@ std::vector<Case> ReferenceCases() {
   return cases;
 }
 
-int RunCommand(const std::string& command, std::string* output) {
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) output->append(buf.data(), n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST(GrpoLossReferenceTest, MatchesPyTorch) {
   const std::vector<Case> cases = ReferenceCases();
   nlohmann::json inp = {{"cases", nlohmann::json::array()}};
@@ -371,13 +360,11 @@ TEST(GrpoLossReferenceTest, MatchesPyTorch) {
   const std::string in_path = stem + "_in.json", out_path = stem + "_out.json";
   std::ofstream(in_path) << inp.dump();
 
-  const char* env = std::getenv("FLYWHEEL_REFERENCE_PYTHON");
-  const std::string python = env ? env : "/usr/bin/python3";
   std::string log;
-  const int rc =
-      RunCommand(python + " " + FLYWHEEL_SOURCE_DIR + "/tests/reference/grpo_ref.py --inp " +
-                     in_path + " --out " + out_path,
-                 &log);
+  const int rc = flywheel::testing::RunCommand(
+      flywheel::testing::ReferencePython() + " " + flywheel::testing::SourceDir() +
+          "/tests/reference/grpo_ref.py --inp " + in_path + " --out " + out_path,
+      &log);
   ASSERT_EQ(rc, 0) << log << "\n(the reference needs Debian's python3-torch)";
   nlohmann::json out = nlohmann::json::parse(std::ifstream(out_path));
   std::remove(in_path.c_str());

@@ -8,6 +8,7 @@
 
 #include "common/model/checkpoint.h"
 #include "common/model/config.h"
+#include "tests/util/subprocess.h"
 
 namespace flywheel::testing {
 
@@ -35,14 +36,5 @@ model::ModelWeights PerturbedModel(const model::ModelConfig& config, uint64_t se
 // Random token sequences with the given lengths.
 std::vector<std::vector<int32_t>> RandomSequences(const std::vector<int>& lengths, int64_t vocab,
                                                   uint64_t seed);
-
-// Runs a shell command; returns its exit status and appends its stdout+stderr to *output.
-int RunCommand(const std::string& command, std::string* output);
-
-// The interpreter with torch (Debian's /usr/bin/python3, not the first python3 on PATH).
-std::string ReferencePython();
-
-// Repository root, for tests/reference scripts.
-std::string SourceDir();
 
 }  // namespace flywheel::testing
