@@ -362,7 +362,9 @@ TEST(EngineTest, ShutdownFailsPendingRequests) {
   auto fut = Submit(*engine, Params(Prompt(9, 11), 4, 1.0f, 200, 3));
   engine->Shutdown();
   auto r = fut.get();
-  if (!r.ok()) EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  if (!r.ok()) {
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  }
   EXPECT_EQ(engine->Generate(Params(Prompt(5, 1), 1, 1, 4), [](auto) {}).code(),
             absl::StatusCode::kUnavailable);
 }
