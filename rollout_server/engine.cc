@@ -82,17 +82,11 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
   const int64_t ctx = config_.max_position_embeddings;
   const int64_t P = static_cast<int64_t>(params.prompt.size());
   if (P == 0) return absl::InvalidArgumentError("prompt is empty");
-  for (size_t i = 0; i < params.prompt.size(); ++i) {
-    if (params.prompt[i] < 0 || params.prompt[i] >= config_.vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("prompt token id ", params.prompt[i], " at index ", i,
-                       " is outside the vocabulary [0, ", config_.vocab_size, ")"));
-    }
-  }
   if (P >= ctx) {
     return absl::InvalidArgumentError(
         absl::StrCat("prompt of ", P, " tokens leaves no room in the context of ", ctx));
   }
+  RETURN_IF_ERROR(model::ValidateTokens(config_, params.prompt, 0, "prompt"));
   if (params.n < 1 || params.n > options_.max_n) {
     return absl::InvalidArgumentError(
         absl::StrCat("n must be in [1, ", options_.max_n, "], got ", params.n));
@@ -154,7 +148,7 @@ absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDon
     if (seq.empty())
       return absl::InvalidArgumentError(absl::StrCat("item ", i, ": prompt is empty"));
     seq.insert(seq.end(), items[i].continuation.begin(), items[i].continuation.end());
-    RETURN_IF_ERROR(model_->ValidateSequences({seq}));
+    RETURN_IF_ERROR(model::ValidateTokens(config_, seq, 0, absl::StrCat("item ", i)));
     total += static_cast<int64_t>(seq.size());
   }
   if (total > options_.max_score_tokens) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace flywheel::model {
 
@@ -37,6 +38,12 @@ absl::Status ValidateConfig(const ModelConfig& config);
 // rejected with a clear error rather than silently computing something else.
 absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text);
 absl::StatusOr<ModelConfig> ReadConfigFile(const std::string& path);
+
+// InvalidArgument, prefixed with `what`, unless tokens is non-empty, every id is in
+// [0, vocab_size) and positions pos0 .. pos0 + size - 1 fit the context. Needs only the config,
+// so any thread may check a request while the model is being replaced.
+absl::Status ValidateTokens(const ModelConfig& config, absl::Span<const int32_t> tokens,
+                            int64_t pos0, const std::string& what);
 
 // Serialises to config.json text in Hugging Face form (loadable by transformers too).
 std::string ConfigToJson(const ModelConfig& config);

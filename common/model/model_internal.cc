@@ -6,25 +6,6 @@
 
 namespace flywheel::model::internal {
 
-absl::Status ValidateTokens(const ModelConfig& config, absl::Span<const int32_t> tokens,
-                            int64_t pos0, const std::string& what) {
-  if (tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(what, ": empty sequence"));
-  const int64_t end = pos0 + static_cast<int64_t>(tokens.size());
-  if (end > config.max_position_embeddings) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": positions up to ", end,
-                                                   " exceed the model's context of ",
-                                                   config.max_position_embeddings));
-  }
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] < 0 || tokens[i] >= config.vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(what, ": token id ", tokens[i], " at index ",
-                                                     i, " is outside the vocabulary [0, ",
-                                                     config.vocab_size, ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 void FlattenBatch(const std::vector<std::vector<int32_t>>& seqs, int64_t num_heads,
                   Activations* a) {
   a->tokens.clear();

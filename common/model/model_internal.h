@@ -24,10 +24,6 @@ inline void Grow(std::vector<float>* v, int64_t n) {
   if (static_cast<int64_t>(v->size()) < n) v->resize(n);
 }
 
-// Checks ids against the vocabulary and positions pos0 .. pos0 + n - 1 against the context.
-absl::Status ValidateTokens(const ModelConfig& config, absl::Span<const int32_t> tokens,
-                            int64_t pos0, const std::string& what);
-
 // Fills tokens, targets, positions, seq_start and att_start of a for a batch of whole sequences.
 void FlattenBatch(const std::vector<std::vector<int32_t>>& seqs, int64_t num_heads, Activations* a);
 

@@ -75,7 +75,7 @@ void Transformer::PackInferenceWeights(ThreadPool* pool) {
 
 absl::Status Transformer::ValidateSequences(const std::vector<std::vector<int32_t>>& seqs) const {
   for (size_t s = 0; s < seqs.size(); ++s) {
-    RETURN_IF_ERROR(internal::ValidateTokens(config_, seqs[s], 0, absl::StrCat("sequence ", s)));
+    RETURN_IF_ERROR(ValidateTokens(config_, seqs[s], 0, absl::StrCat("sequence ", s)));
   }
   return absl::OkStatus();
 }
@@ -262,7 +262,7 @@ absl::Status Transformer::ForwardIncremental(const std::vector<SeqStep>& steps, 
     const std::string what = absl::StrCat("step ", s);
     if (st.tokens.empty()) return absl::InvalidArgumentError(absl::StrCat(what, ": no tokens"));
     if (st.pos0 < 0) return absl::InvalidArgumentError(absl::StrCat(what, ": negative position"));
-    RETURN_IF_ERROR(internal::ValidateTokens(config_, st.tokens, st.pos0, what));
+    RETURN_IF_ERROR(ValidateTokens(config_, st.tokens, st.pos0, what));
     const int64_t end = st.pos0 + static_cast<int64_t>(st.tokens.size());
     const int64_t needed = (end + bs - 1) / bs;
     if (static_cast<int64_t>(st.block_table.size()) < needed) {
