@@ -4,11 +4,10 @@
 // {"prompt", "answer", "task"} row per line, which the learner reads for SFT and GRPO and the
 // reward service scores with the row's task spec. Only the arithmetic task exists so far.
 #include <cstdio>
-#include <filesystem>
 #include <string>
-#include <system_error>
 #include <vector>
 
+#include "cli/arith_files.h"
 #include "cli/command.h"
 #include "common/base/flags.h"
 #include "learner/arith_task.h"
@@ -69,21 +68,14 @@ int GenTask(const std::vector<std::string>& args) {
   options.seed = static_cast<uint64_t>(*seed);
   options.allow_negative = flags->Has("allow-negative");
 
-  auto splits = learner::GenerateArithSplits(options);
-  if (!splits.ok()) return Fail(std::string(splits.status().message()), 2);
-
-  const std::filesystem::path out = *flags->Get("out");
-  std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  if (ec) return Fail("cannot create " + out.string() + ": " + ec.message(), 1);
-  const std::string train_path = (out / "train.jsonl").string();
-  const std::string eval_path = (out / "eval.jsonl").string();
-  if (auto st = learner::WriteArithJsonl(train_path, splits->train); !st.ok()) {
-    return Fail(std::string(st.message()), 1);
+  auto files = WriteArithTaskDir(options, *flags->Get("out"));
+  if (!files.ok()) {
+    return Fail(std::string(files.status().message()),
+                absl::IsInvalidArgument(files.status()) ? 2 : 1);
   }
-  if (auto st = learner::WriteArithJsonl(eval_path, splits->eval); !st.ok()) {
-    return Fail(std::string(st.message()), 1);
-  }
+  const learner::ArithSplits* splits = &files->splits;
+  const std::string& train_path = files->train_path;
+  const std::string& eval_path = files->eval_path;
   std::printf("wrote %s (%zu rows) and %s (%zu rows): arith, digits %d, ops %s%s, seed %llu\n",
               train_path.c_str(), splits->train.size(), eval_path.c_str(), splits->eval.size(),
               options.digits, options.ops.c_str(),

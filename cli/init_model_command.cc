@@ -6,10 +6,9 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/model_init.h"
 #include "common/base/flags.h"
 #include "common/model/checkpoint.h"
-#include "common/model/parameters.h"
-#include "common/tokenizer/byte_level_tokenizer.h"
 
 namespace flywheel::cli {
 namespace {
@@ -34,18 +33,14 @@ int InitModel(const std::vector<std::string>& args) {
     return 2;
   }
   const std::string out = *flags->Get("out");
-  model::ModelWeights w = model::RandomModel(*config, static_cast<uint64_t>(*seed));
-  if (auto st = model::SaveModelDir(out, w.config, w.params.data()); !st.ok()) {
-    std::fprintf(stderr, "flywheel init-model: %s\n", std::string(st.message()).c_str());
-    return 1;
-  }
-  if (auto st = tokenizer::WriteByteLevelTokenizer(out); !st.ok()) {
-    std::fprintf(stderr, "flywheel init-model: %s\n", std::string(st.message()).c_str());
+  auto num_params = WriteRandomModelDir(*flags->Get("preset"), static_cast<uint64_t>(*seed), out);
+  if (!num_params.ok()) {
+    std::fprintf(stderr, "flywheel init-model: %s\n",
+                 std::string(num_params.status().message()).c_str());
     return 1;
   }
   std::printf("wrote %s: %s preset, %lld parameters, seed %lld\n", out.c_str(),
-              flags->Get("preset")->c_str(),
-              static_cast<long long>(model::ParameterLayout(w.config).num_params()),
+              flags->Get("preset")->c_str(), static_cast<long long>(*num_params),
               static_cast<long long>(*seed));
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "rollout_server/weight_stager.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,15 @@ absl::StatusOr<std::vector<float>> WeightStager::Finish() {
       return absl::InvalidArgumentError(absl::StrCat("push incomplete: tensor \"", t.name,
                                                      "\" has ", received_[i], " of ", t.numel * 4,
                                                      " bytes"));
+    }
+    // NaN or infinite weights would turn every logit into NaN; refuse them whole.
+    const float* p = params_.data() + t.offset;
+    for (int64_t j = 0; j < t.numel; ++j) {
+      if (!std::isfinite(p[j])) {
+        return absl::InvalidArgumentError(absl::StrCat("push rejected: tensor \"", t.name,
+                                                       "\" holds a non-finite value at element ",
+                                                       j));
+      }
     }
   }
   return std::move(params_);

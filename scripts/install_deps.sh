@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libabsl-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev prometheus
-  libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libsqlite3-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libsqlite3-dev libyaml-cpp-dev
   libopenblas-dev
   python3-torch python3-numpy
 )

@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# The main job, for now: installs, builds, creates a tiny model, prints the logprobs it gives a
-# few token sequences (the full-sequence forward), and runs the kernel benchmark.
+# The main job: installs, builds the CLI and the three daemons, and runs `flywheel demo`: a tiny
+# model learns arithmetic on this machine (SFT warm start, then GRPO on a local cluster of
+# rollout server, reward server and learner). Extra arguments go to the demo (e.g. --quick).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
-bash scripts/build.sh flywheel flywheel-bench
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-./build/cli/flywheel init-model --preset tiny --out "$out/tiny" --seed 1
-echo "logprobs of two completions under the tiny model:"
-printf '%s\n' '{"prompt": [1, 2, 3], "completion": [4, 5, 6]}' \
-              '{"prompt": [72, 105, 33], "completion": [32, 257, 258]}' |
-  ./build/cli/flywheel logprobs --model "$out/tiny"
-./build/bench/flywheel-bench gemm train
+bash scripts/build.sh flywheel flywheel-rollout flywheel-reward flywheel-learner
+./build/cli/flywheel demo --out "${FLYWHEEL_DEMO_DIR:-flywheel-demo}" "$@"

@@ -20,7 +20,7 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   return token;
 }
 
-absl::Status CheckBearer(const grpc::CallbackServerContext& context, const std::string& expected) {
+absl::Status CheckBearer(const grpc::ServerContextBase& context, const std::string& expected) {
   if (expected.empty()) return absl::OkStatus();
   const auto& md = context.client_metadata();
   auto it = md.find("authorization");

@@ -14,7 +14,7 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 // OK when `expected` is empty (auth disabled) or the call carries "Bearer <expected>";
 // Unauthenticated otherwise.
-absl::Status CheckBearer(const grpc::CallbackServerContext& context, const std::string& expected);
+absl::Status CheckBearer(const grpc::ServerContextBase& context, const std::string& expected);
 
 // Adds the header a client needs for CheckBearer (no-op for an empty token).
 void AddBearer(grpc::ClientContext* context, const std::string& token);

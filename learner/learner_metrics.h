@@ -1,0 +1,39 @@
+// The learner daemon's Prometheus metrics: each finished step's numbers as gauges labelled by job
+// (flywheel_learner_reward_mean{job_id="job-3"} ...), the step time split by phase, and totals.
+//
+// Thread safety: prometheus-cpp metrics are thread-safe; so is every method here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/metrics/metrics_server.h"
+#include "flywheel/v1/learner.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+
+namespace flywheel::learner {
+
+class LearnerMetrics {
+ public:
+  explicit LearnerMetrics(metrics::MetricsServer* server);
+
+  void RecordStep(const std::string& job, const std::string& algorithm,
+                  const v1::StepMetrics& m);
+  void RecordEval(const std::string& job, double accuracy);
+  void CountRetries(const std::string& job, const std::string& kind, int64_t n);
+  void SetJobState(const std::string& job, v1::JobState state);
+
+ private:
+  // One gauge family per StepMetrics field in kStepGauges (learner_metrics.cc), same order.
+  std::vector<prometheus::Family<prometheus::Gauge>*> step_gauges_;
+  prometheus::Family<prometheus::Gauge>* phase_seconds_;
+  prometheus::Family<prometheus::Gauge>* eval_accuracy_;
+  prometheus::Family<prometheus::Gauge>* job_state_;
+  prometheus::Family<prometheus::Counter>* steps_total_;
+  prometheus::Family<prometheus::Counter>* tokens_total_;
+  prometheus::Family<prometheus::Counter>* retries_total_;
+};
+
+}  // namespace flywheel::learner

@@ -1,0 +1,129 @@
+// flywheel-learner: runs training jobs (GRPO over rollout and reward servers, or SFT) submitted
+// through JobService, and keeps their records in SQLite under --state-dir so a restarted learner
+// lists them and resumes the running one from its latest checkpoint.
+//
+//   flywheel-learner --listen HOST:PORT --metrics-listen HOST:PORT --state-dir DIR
+//                    [--threads N] [--auth-token-file F] [--server-token-file F]
+//                    [--probe-timeout SECONDS]
+//
+// Port 0 picks a free port; the chosen addresses are printed on stdout as
+//   flywheel-learner listening on HOST:PORT
+//   flywheel-learner metrics on HOST:PORT
+// SIGTERM or SIGINT stops it: the running job stops where it is (to resume on restart).
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/daemon.h"
+#include "common/base/flags.h"
+#include "common/base/logging.h"
+#include "common/metrics/metrics_server.h"
+#include "common/rpc/auth.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "learner/job_service.h"
+#include "learner/learner_metrics.h"
+
+namespace {
+
+constexpr char kProgram[] = "flywheel-learner";
+constexpr char kUsage[] =
+    "usage: flywheel-learner --listen HOST:PORT --metrics-listen HOST:PORT --state-dir DIR\n"
+    "                        [--threads N] [--auth-token-file F] [--server-token-file F]\n"
+    "                        [--probe-timeout SECONDS]\n"
+    "  --listen              gRPC address of JobService; port 0 picks a free port (printed)\n"
+    "  --metrics-listen      Prometheus /metrics address; port 0 picks a free port\n"
+    "  --state-dir           job database (jobs.db) and default checkpoint directories\n"
+    "  --threads             model compute threads (default: all cores)\n"
+    "  --auth-token-file     bearer token SubmitJob and CancelJob require (default: none)\n"
+    "  --server-token-file   bearer token for the rollout servers' PushWeights (default: none)\n"
+    "  --probe-timeout       seconds SubmitJob waits for each server to answer (default 3)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace flywheel;
+  BlockStopSignals();  // Before any thread starts: the main thread waits for them below.
+  int exit_code = 0;
+  auto flags = Flags::ParseOrUsage(
+      kProgram, std::vector<std::string>(argv + 1, argv + argc),
+      {"listen", "metrics-listen", "state-dir", "threads", "auth-token-file", "server-token-file",
+       "probe-timeout"},
+      {}, {"listen", "metrics-listen", "state-dir"}, kUsage, &exit_code);
+  if (!flags) return exit_code;
+  auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
+  if (!threads.ok()) return ReportStartupFailure(kProgram, threads.status());
+  if (*threads < 1) {
+    return ReportStartupFailure(kProgram, absl::InvalidArgumentError("--threads must be >= 1"));
+  }
+  auto probe = flags->GetDouble("probe-timeout", 3.0);
+  if (!probe.ok()) return ReportStartupFailure(kProgram, probe.status());
+  if (!(*probe > 0)) {
+    return ReportStartupFailure(kProgram,
+                                absl::InvalidArgumentError("--probe-timeout must be > 0"));
+  }
+  std::string token;
+  if (auto f = flags->Get("server-token-file")) {
+    auto t = rpc::ReadTokenFile(*f);
+    if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
+    token = *t;
+  }
+  std::string auth_token;
+  if (auto f = flags->Get("auth-token-file")) {
+    auto t = rpc::ReadTokenFile(*f);
+    if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
+    auth_token = *t;
+  }
+  const std::string state_dir = *flags->Get("state-dir");
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    return ReportStartupFailure(
+        kProgram, absl::PermissionDeniedError(absl::StrCat("cannot create ", state_dir, ": ",
+                                                           ec.message())));
+  }
+  auto store = learner::JobStore::Open((std::filesystem::path(state_dir) / "jobs.db").string());
+  if (!store.ok()) return ReportStartupFailure(kProgram, store.status());
+
+  auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
+  if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
+  learner::LearnerMetrics metrics(metrics_server->get());
+  learner::JobEvents events;
+  ThreadPool pool(static_cast<int>(*threads));
+
+  learner::RunnerEnv env;
+  env.store = store->get();
+  env.events = &events;
+  env.metrics = &metrics;
+  env.pool = &pool;
+  env.state_dir = state_dir;
+  env.server_token = token;
+  learner::SpecCheckOptions check;
+  check.probe_timeout_seconds = *probe;
+  check.bearer_token = token;
+  learner::JobServiceImpl service(env, check, auth_token);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  const std::string listen = *flags->Get("listen");
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return ReportStartupFailure(kProgram,
+                                absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  }
+  if (absl::Status s = service.Start(); !s.ok()) return ReportStartupFailure(kProgram, s);
+  AnnounceAddress(kProgram, "listening on", listen, port);
+  AnnounceAddress(kProgram, "metrics on", *flags->Get("metrics-listen"),
+                  (*metrics_server)->port());
+  FW_LOG(INFO) << "state in " << state_dir << ", " << *threads << " threads";
+
+  const int sig = WaitForStopSignal();
+  FW_LOG(INFO) << "signal " << sig << ": shutting down";
+  service.Shutdown();  // Stops the running job; its record stays RUNNING to resume.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->Wait();
+  FW_LOG(INFO) << "stopped";
+  return 0;
+}

@@ -1,0 +1,71 @@
+// A set of interchangeable servers (rollout or reward replicas) and the dispatch of independent
+// calls over them: each call goes to the healthy server with the fewest calls in flight; a call
+// that fails with a transient status (unavailable, deadline, cancelled by the server, internal,
+// resource exhausted) marks its server down and runs again on another one, so a dead replica costs
+// a retry, never a lost or duplicated result. Each task's result is written by its own call's
+// callback, and a task is finished exactly once: by its first successful call.
+//
+// Thread safety: all methods are thread-safe; RunAll may run concurrently with itself and with
+// MarkUp / MarkDown from other threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace flywheel::learner {
+
+class ReplicaSet {
+ public:
+  // Called with a line for humans when a server goes down or comes back.
+  using EventFn = std::function<void(const std::string& message)>;
+  // Starts one asynchronous call of task `task` on server `server`; `done` must be called exactly
+  // once, from any thread, with the call's status.
+  using StartFn =
+      std::function<void(int server, int64_t task, std::function<void(const grpc::Status&)> done)>;
+
+  // kind names the servers in messages ("rollout server"). A server marked down stays down for
+  // recover_after_seconds (negative: until MarkUp).
+  ReplicaSet(std::vector<std::string> addresses, std::string kind, double recover_after_seconds,
+             EventFn on_event);
+
+  int size() const { return static_cast<int>(addresses_.size()); }
+  const std::string& address(int server) const { return addresses_[server]; }
+  bool healthy(int server) const;
+  void MarkDown(int server, const grpc::Status& why);
+  void MarkUp(int server);
+  // Calls that were retried on another server, since construction.
+  int64_t retries() const { return retries_.load(); }
+
+  // Runs tasks 0..n-1 and returns when each has succeeded once. At most max_inflight calls per
+  // server at a time. Errors: the first non-transient call failure (tasks still in flight are
+  // waited for); Unavailable once no healthy server is left; Cancelled when *cancel turns true.
+  absl::Status RunAll(int64_t n, int max_inflight, const StartFn& start,
+                      const std::atomic<bool>* cancel);
+
+  // True for statuses worth retrying on another replica.
+  static bool Transient(const grpc::Status& status);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool HealthyLocked(int server) const;
+
+  const std::vector<std::string> addresses_;
+  const std::string kind_;
+  const double recover_after_seconds_;
+  const EventFn on_event_;
+  mutable std::mutex mu_;
+  std::vector<Clock::time_point> down_until_;  // Clock::time_point::max(): until MarkUp.
+  std::vector<bool> down_;
+  std::vector<int> inflight_;
+  std::atomic<int64_t> retries_{0};
+};
+
+}  // namespace flywheel::learner
