@@ -2,8 +2,8 @@
 // the three daemons; cli/demo_run.h), reporting GRPO steps per minute and where a step's time goes
 // (waiting for rollouts and rewards, the update, the weight push). The anchor, measured in the
 // same run, is the update alone: the steps per minute a learner would reach if rollouts and pushes
-// cost nothing, so the ratio is how much of the model core's speed the asynchronous loop keeps.
-// --quick runs the shortened demo.
+// cost nothing, so the ratio is how much of the model core's speed the whole loop keeps (the demo
+// runs on-policy, so generation and the update take turns). --quick runs the shortened demo.
 #include <unistd.h>
 
 #include <chrono>

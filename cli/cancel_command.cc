@@ -5,7 +5,6 @@
 #include "cli/command.h"
 #include "cli/command_args.h"
 #include "cli/learner_client.h"
-#include "common/rpc/auth.h"
 
 namespace flywheel::cli {
 namespace {
@@ -24,22 +23,17 @@ int Cancel(const std::vector<std::string>& args) {
   auto flags = ParseWithPositional(kProgram, args, {"learner", "token-file"}, {}, 1, "a job id",
                                    kUsage, &exit_code);
   if (!flags) return exit_code;
-  auto token = ClientToken(flags->Get("token-file"));
-  if (!token.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, std::string(token.status().message()).c_str());
+  auto call = PrepareWriteCall(*flags, kTimeoutSeconds);
+  if (!call.ok()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, std::string(call.status().message()).c_str());
     return 1;
   }
-  const std::string address = flags->GetOr("learner", DefaultLearnerAddress());
-  auto stub = ConnectLearner(address);
-  grpc::ClientContext context;
-  SetDeadline(&context, kTimeoutSeconds);
-  rpc::AddBearer(&context, *token);
   v1::CancelJobRequest request;
   request.set_id(flags->positional()[0]);
   v1::Job job;
-  const grpc::Status st = stub->CancelJob(&context, request, &job);
+  const grpc::Status st = (*call)->stub->CancelJob(&(*call)->context, request, &job);
   if (!st.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, DescribeRpcError(st, address).c_str());
+    std::fprintf(stderr, "%s: %s\n", kProgram, DescribeRpcError(st, (*call)->address).c_str());
     return 1;
   }
   std::printf("job %s: %s at step %lld\n", job.id().c_str(), JobStateName(job.state()).c_str(),

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -156,7 +158,14 @@ absl::StatusOr<DemoOutcome> RunDemo(const DemoRunOptions& o) {
   cluster_options.model_dir = model_dir;
   cluster_options.state_dir = state_dir.string();
   cluster_options.learner_listen = "127.0.0.1:0";  // never collide with a `flywheel up`
-  SplitThreads(o.threads, &cluster_options);
+  // The demo's jobs never overlap generation with updates (SFT only evaluates through the rollout
+  // server; GRPO runs on-policy), so the rollout server and the learner may each use every core.
+  const int cores = o.threads > 0
+                        ? o.threads
+                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cluster_options.rollout_threads = cores;
+  cluster_options.learner_threads = cores;
+  cluster_options.reward_threads = 1;
   ASSIGN_OR_RETURN(auto cluster, LocalCluster::Start(cluster_options));
   for (const auto& d : cluster->daemons()) {
     std::fprintf(o.log, "      %-10s %s\n", d.name.c_str(), d.address.c_str());

@@ -71,4 +71,16 @@ std::string FormatAge(double seconds) {
   return absl::StrCat(static_cast<int64_t>(seconds / 86400), "d");
 }
 
+absl::StatusOr<std::unique_ptr<LearnerWriteCall>> PrepareWriteCall(const Flags& flags,
+                                                                   double timeout_seconds) {
+  auto token = ClientToken(flags.Get("token-file"));
+  if (!token.ok()) return token.status();
+  auto call = std::make_unique<LearnerWriteCall>();
+  call->address = flags.GetOr("learner", DefaultLearnerAddress());
+  call->stub = ConnectLearner(call->address);
+  SetDeadline(&call->context, timeout_seconds);
+  rpc::AddBearer(&call->context, *token);
+  return call;
+}
+
 }  // namespace flywheel::cli

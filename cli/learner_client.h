@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/base/flags.h"
 #include "flywheel/v1/learner.grpc.pb.h"
 #include "grpcpp/client_context.h"
 
@@ -25,6 +26,18 @@ absl::StatusOr<std::string> ClientToken(const std::optional<std::string>& token_
 
 // Sets a deadline `seconds` from now on `context`.
 void SetDeadline(grpc::ClientContext* context, double seconds);
+
+// One write RPC (SubmitJob, CancelJob) as the job commands make it: the learner from --learner
+// (else DefaultLearnerAddress()), a context with the deadline and the bearer token from
+// --token-file (see ClientToken).
+struct LearnerWriteCall {
+  std::string address;
+  std::unique_ptr<v1::JobService::Stub> stub;
+  grpc::ClientContext context;
+};
+// Errors only when the token file cannot be read.
+absl::StatusOr<std::unique_ptr<LearnerWriteCall>> PrepareWriteCall(const Flags& flags,
+                                                                   double timeout_seconds);
 
 // "queued", "running", "succeeded", "failed", "cancelled" ("unknown" otherwise).
 std::string JobStateName(v1::JobState state);

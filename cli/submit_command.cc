@@ -12,7 +12,6 @@
 #include "cli/job_spec_file.h"
 #include "cli/job_watch.h"
 #include "cli/learner_client.h"
-#include "common/rpc/auth.h"
 
 namespace flywheel::cli {
 namespace {
@@ -45,20 +44,16 @@ int Submit(const std::vector<std::string>& args) {
     std::fprintf(stderr, "%s: %s\n", kProgram, std::string(spec.status().message()).c_str());
     return 1;
   }
-  auto token = ClientToken(flags->Get("token-file"));
-  if (!token.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, std::string(token.status().message()).c_str());
+  auto call = PrepareWriteCall(*flags, *timeout);
+  if (!call.ok()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, std::string(call.status().message()).c_str());
     return 1;
   }
-  const std::string address = flags->GetOr("learner", DefaultLearnerAddress());
-  auto stub = ConnectLearner(address);
-  grpc::ClientContext context;
-  SetDeadline(&context, *timeout);
-  rpc::AddBearer(&context, *token);
+  const std::string& address = (*call)->address;
   v1::SubmitJobRequest request;
   *request.mutable_spec() = *spec;
   v1::Job job;
-  const grpc::Status st = stub->SubmitJob(&context, request, &job);
+  const grpc::Status st = (*call)->stub->SubmitJob(&(*call)->context, request, &job);
   if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
     std::fprintf(stderr, "%s: the learner rejected %s:\n", kProgram, path.c_str());
     for (absl::string_view line : absl::StrSplit(st.error_message(), '\n', absl::SkipEmpty())) {
@@ -78,7 +73,7 @@ int Submit(const std::vector<std::string>& args) {
                job.spec().algorithm().c_str(), job.spec().name().empty() ? "" : ", ",
                job.spec().name().c_str(), job.spec().steps(), address.c_str());
   if (!flags->Has("watch")) return 0;
-  return WatchToExitCode(stub.get(), job.id(), address, kProgram);
+  return WatchToExitCode((*call)->stub.get(), job.id(), address, kProgram);
 }
 
 }  // namespace

@@ -26,10 +26,10 @@ double NowUnix() { return absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())
 
 JobRunner::JobRunner(v1::Job job, RunnerEnv env)
     : env_(std::move(env)), spec_(WithDefaults(job.spec())), id_(job.id()), job_(std::move(job)) {
-  checkpoint_root_ = spec_.checkpoint_dir().empty()
-                         ? (std::filesystem::path(env_.state_dir) / "jobs" / id_ / "checkpoints")
-                               .string()
-                         : spec_.checkpoint_dir();
+  checkpoint_root_ =
+      spec_.checkpoint_dir().empty()
+          ? (std::filesystem::path(env_.state_dir) / "jobs" / id_ / "checkpoints").string()
+          : spec_.checkpoint_dir();
 }
 
 JobRunner::~JobRunner() {
@@ -153,6 +153,9 @@ absl::Status JobRunner::Setup() {
   opt.weight_decay = o.weight_decay();
   opt.warmup_steps = o.warmup_steps();
   opt.grad_clip = o.grad_clip();
+  RETURN_IF_ERROR(ParseLrDecay(o.lr_schedule(), &opt.lr_decay));
+  opt.total_steps = spec_.steps();
+  opt.min_lr_ratio = o.min_lr_ratio();
   ASSIGN_OR_RETURN(trainer_, PolicyTrainer::Create(std::move(policy), reference, opt,
                                                    spec_.micro_batch_size(), env_.pool));
   if (ckpt.ok()) {
@@ -166,10 +169,12 @@ absl::Status JobRunner::Setup() {
     step_ = 0;
   }
   RETURN_IF_ERROR(env_.store->TruncateMetrics(id_, step_));
-  Update([&](v1::Job* j) {
-    j->set_step(step_);
-    if (ckpt.ok()) j->set_checkpoint(ckpt->dir);
-  }, "");
+  Update(
+      [&](v1::Job* j) {
+        j->set_step(step_);
+        if (ckpt.ok()) j->set_checkpoint(ckpt->dir);
+      },
+      "");
   // Number this run's pushes above anything a server has seen, so a version never names two
   // different sets of weights on one server (its prefix cache is keyed by version).
   if (rollouts_) version_base_ = std::max<int64_t>(rollouts_->MaxServerVersion() + 1, 0);
@@ -195,8 +200,8 @@ absl::Status JobRunner::Evaluate(int64_t step, v1::StepMetrics* metrics) {
                             ? std::min<int64_t>(spec_.eval_limit(), eval_data_->size())
                             : eval_data_->size();
   for (int64_t i = 0; i < limit; ++i) rows.push_back(&eval_data_->row(i));
-  ASSIGN_OR_RETURN(double acc, EvalAccuracy(rows, spec_.sampling(), rollouts_.get(),
-                                            rewards_.get(), *tokenizer_, &abort_));
+  ASSIGN_OR_RETURN(double acc, EvalAccuracy(rows, spec_.sampling(), rollouts_.get(), rewards_.get(),
+                                            *tokenizer_, &abort_));
   eval_accuracy_ = acc;
   if (step == 0 && !initial_eval_accuracy_) initial_eval_accuracy_ = acc;
   if (metrics != nullptr) metrics->set_eval_accuracy(acc);
@@ -253,7 +258,8 @@ absl::Status JobRunner::FinishStep(int64_t step, int64_t data_cursor, bool pushe
         *j->mutable_last_metrics() = *m;
       },
       "", m);
-  if (step % spec_.checkpoint_interval() == 0 || last) RETURN_IF_ERROR(Checkpoint(step, data_cursor));
+  if (step % spec_.checkpoint_interval() == 0 || last)
+    RETURN_IF_ERROR(Checkpoint(step, data_cursor));
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "learner/dataset.h"
+#include "learner/lr_schedule.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::learner {
@@ -224,6 +225,13 @@ void CheckOptimizer(const v1::OptimizerSpec& o, Problems* p) {
   if (!Finite(o.grad_clip()) || o.grad_clip() < 0) {
     p->push_back(absl::StrCat("optimizer.grad_clip must be finite and >= 0, got ", o.grad_clip()));
   }
+  LrDecay decay;
+  if (absl::Status st = ParseLrDecay(o.lr_schedule(), &decay); !st.ok()) {
+    p->push_back(absl::StrCat("optimizer.", st.message()));
+  }
+  if (!Finite(o.min_lr_ratio()) || o.min_lr_ratio() < 0 || o.min_lr_ratio() > 1) {
+    p->push_back(absl::StrCat("optimizer.min_lr_ratio must be in [0, 1], got ", o.min_lr_ratio()));
+  }
 }
 
 void CheckSampling(const v1::SamplingParams& s, Problems* p) {
@@ -277,6 +285,7 @@ void ApplyJobDefaults(v1::JobSpec* spec) {
   if (!o->has_beta2()) o->set_beta2(0.999);
   if (!o->has_eps()) o->set_eps(1e-8);
   if (!o->has_grad_clip()) o->set_grad_clip(1.0);
+  if (o->lr_schedule().empty()) o->set_lr_schedule("constant");
   if (spec->prompts_per_step() == 0) spec->set_prompts_per_step(8);
   if (spec->micro_batch_size() == 0) spec->set_micro_batch_size(8);
   if (!spec->has_max_async_steps()) spec->set_max_async_steps(1);

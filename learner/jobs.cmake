@@ -11,5 +11,5 @@ add_library(flywheel_learner_jobs
 add_library(flywheel::learner_jobs ALIAS flywheel_learner_jobs)
 target_link_libraries(flywheel_learner_jobs
   PUBLIC flywheel::base flywheel::proto absl::status absl::statusor absl::strings
-  PRIVATE flywheel::reward flywheel::model flywheel::tokenizer flywheel::rpc
+  PRIVATE flywheel::learner_algos flywheel::reward flywheel::model flywheel::tokenizer flywheel::rpc
     nlohmann_json::nlohmann_json SQLite::SQLite3)

@@ -82,6 +82,7 @@ absl::Status CheckOptimizerOptions(const OptimizerOptions& o) {
     return bad("weight_decay", o.weight_decay);
   }
   if (o.warmup_steps < 0) return bad("warmup_steps", static_cast<double>(o.warmup_steps));
+  if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1)) return bad("min_lr_ratio", o.min_lr_ratio);
   if (!(o.grad_clip >= 0) || !std::isfinite(o.grad_clip)) return bad("grad_clip", o.grad_clip);
   return absl::OkStatus();
 }
@@ -198,11 +199,15 @@ absl::Status PolicyTrainer::ApplyGradients(double loss, StepStats* stats) {
       });
     }
   }
-  double lr = options_.lr;
-  if (options_.warmup_steps > 0) {
-    lr *=
-        std::min(1.0, static_cast<double>(step_ + 1) / static_cast<double>(options_.warmup_steps));
-  }
+  const double lr = LearningRate(
+      LrSchedule{
+          .lr = options_.lr,
+          .warmup_steps = options_.warmup_steps,
+          .decay = options_.lr_decay,
+          .total_steps = options_.total_steps,
+          .min_lr_ratio = options_.min_lr_ratio,
+      },
+      step_);
   stats->lr = lr;
   kernels::AdamWOptions adam;
   adam.lr = static_cast<float>(lr);

@@ -101,6 +101,7 @@ TEST_F(JobSpecCheckTest, DefaultsFillOnlyUnsetFields) {
   EXPECT_EQ(spec.optimizer().beta2(), 0.999);
   EXPECT_EQ(spec.optimizer().eps(), 1e-8);
   EXPECT_EQ(spec.optimizer().grad_clip(), 1.0);
+  EXPECT_EQ(spec.optimizer().lr_schedule(), "constant");
   EXPECT_EQ(spec.prompts_per_step(), 8);
   EXPECT_EQ(spec.micro_batch_size(), 2);
   EXPECT_EQ(spec.max_async_steps(), 0);
@@ -163,6 +164,8 @@ TEST_F(JobSpecCheckTest, BadHyperParametersAndMissingServers) {
   spec.set_dataset(data);
   spec.mutable_optimizer()->set_lr(-1);
   spec.mutable_optimizer()->set_beta2(1.0);
+  spec.mutable_optimizer()->set_lr_schedule("exponential");
+  spec.mutable_optimizer()->set_min_lr_ratio(2);
   spec.mutable_sampling()->set_top_p(1.5);
   spec.set_chat_template("vicuna");
   spec.set_eval_interval(-1);
@@ -171,6 +174,8 @@ TEST_F(JobSpecCheckTest, BadHyperParametersAndMissingServers) {
   EXPECT_TRUE(Has(problems, {"algorithm must be"})) << all;
   EXPECT_TRUE(Has(problems, {"optimizer.lr"})) << all;
   EXPECT_TRUE(Has(problems, {"optimizer.beta2"})) << all;
+  EXPECT_TRUE(Has(problems, {"optimizer.lr_schedule", "\"exponential\""})) << all;
+  EXPECT_TRUE(Has(problems, {"optimizer.min_lr_ratio must be in [0, 1], got 2"})) << all;
   EXPECT_TRUE(Has(problems, {"sampling.top_p"})) << all;
   EXPECT_TRUE(Has(problems, {"sampling.max_tokens must be > 0"})) << all;
   EXPECT_TRUE(Has(problems, {"steps must be >= 1"})) << all;

@@ -100,6 +100,36 @@ TEST(PolicyTrainerTest, SftLowersLossOnRepeatedBatch) {
   EXPECT_LT(last, 0.5 * first->loss) << "first " << first->loss << " last " << last;
 }
 
+// The step applies the scheduled rate (warmup, then linear decay to lr * min_lr_ratio on the last
+// step) and reports it.
+TEST(PolicyTrainerTest, StepsFollowTheLrSchedule) {
+  OptimizerOptions opt;
+  opt.lr = 1e-3;
+  opt.warmup_steps = 2;
+  opt.lr_decay = LrDecay::kLinear;
+  opt.total_steps = 5;
+  opt.min_lr_ratio = 0.2;
+  auto trainer = PolicyTrainer::Create(MakeModel(3), nullptr, opt, /*micro_batch_size=*/4, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  const std::vector<SftExample> batch = {{{1, 2, 3}, {4, 5}}};
+  std::vector<double> lrs;
+  for (int i = 0; i < 5; ++i) {
+    auto s = (*trainer)->SftStep(batch);
+    ASSERT_TRUE(s.ok()) << s.status();
+    lrs.push_back(s->lr);
+  }
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(lrs[i], LearningRate(LrSchedule{.lr = 1e-3,
+                                              .warmup_steps = 2,
+                                              .decay = LrDecay::kLinear,
+                                              .total_steps = 5,
+                                              .min_lr_ratio = 0.2},
+                                   i))
+        << i;
+  EXPECT_DOUBLE_EQ(lrs[1], 1e-3);  // the peak at the end of warmup
+  EXPECT_DOUBLE_EQ(lrs[4], 2e-4);  // lr * min_lr_ratio on the last step
+}
+
 TEST(PolicyTrainerTest, MicroBatchesMatchOneBatch) {
   ThreadPool pool(2);
   auto one = MakeTrainer(MakeModel(2), /*mbs=*/1, 1e-3, &pool);
