@@ -25,10 +25,15 @@ class MetricsServer {
   void Add(const std::weak_ptr<prometheus::Collectable>& collectable);
   int port() const { return port_; }
 
+  // Stops serving. Returns within milliseconds: civetweb's listener only notices a stop when its
+  // 2 s poll times out or a connection arrives, so the destructor connects to wake it.
+  ~MetricsServer();
+
  private:
   MetricsServer() = default;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::string host_;  // where the destructor connects: the bound host, or loopback for a wildcard
   int port_ = 0;
 };
 
