@@ -2,12 +2,10 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -160,9 +158,7 @@ absl::StatusOr<DemoOutcome> RunDemo(const DemoRunOptions& o) {
   cluster_options.learner_listen = "127.0.0.1:0";  // never collide with a `flywheel up`
   // The demo's jobs never overlap generation with updates (SFT only evaluates through the rollout
   // server; GRPO runs on-policy), so the rollout server and the learner may each use every core.
-  const int cores = o.threads > 0
-                        ? o.threads
-                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = ResolveCores(o.threads);
   cluster_options.rollout_threads = cores;
   cluster_options.learner_threads = cores;
   cluster_options.reward_threads = 1;

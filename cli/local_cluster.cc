@@ -64,10 +64,13 @@ bool IsExecutable(const fs::path& p) {
 
 }  // namespace
 
+int ResolveCores(int threads) {
+  return threads > 0 ? threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 void SplitThreads(int total_threads, LocalClusterOptions* options) {
-  int total = total_threads > 0
-                  ? total_threads
-                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int total = ResolveCores(total_threads);
   const int rollout_share = std::max(1, total / 2);
   options->rollout_threads = std::max(1, rollout_share / std::max(1, options->rollout_servers));
   options->learner_threads = std::max(1, total - rollout_share);

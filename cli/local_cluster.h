@@ -28,6 +28,9 @@ struct LocalClusterOptions {
   double start_timeout_s = 60;     // for each daemon to print its addresses
 };
 
+// `threads` when > 0, else this machine's core count (at least 1).
+int ResolveCores(int threads);
+
 // Sets the per-daemon thread counts so that the daemons together use `total_threads` cores
 // (<= 0: all of this machine's). The worker pools spin at their barriers, so oversubscribing
 // cores costs more than leaving one idle: the rollout servers share half the cores, the learner

@@ -146,16 +146,16 @@ absl::Status JobRunner::Setup() {
   }
   const auto& o = spec_.optimizer();
   OptimizerOptions opt;
-  opt.lr = o.lr();
+  opt.schedule.lr = o.lr();
+  opt.schedule.warmup_steps = o.warmup_steps();
+  RETURN_IF_ERROR(ParseLrDecay(o.lr_schedule(), &opt.schedule.decay));
+  opt.schedule.total_steps = spec_.steps();
+  opt.schedule.min_lr_ratio = o.min_lr_ratio();
   opt.beta1 = o.beta1();
   opt.beta2 = o.beta2();
   opt.eps = o.eps();
   opt.weight_decay = o.weight_decay();
-  opt.warmup_steps = o.warmup_steps();
   opt.grad_clip = o.grad_clip();
-  RETURN_IF_ERROR(ParseLrDecay(o.lr_schedule(), &opt.lr_decay));
-  opt.total_steps = spec_.steps();
-  opt.min_lr_ratio = o.min_lr_ratio();
   ASSIGN_OR_RETURN(trainer_, PolicyTrainer::Create(std::move(policy), reference, opt,
                                                    spec_.micro_batch_size(), env_.pool));
   if (ckpt.ok()) {

@@ -74,15 +74,16 @@ absl::Status CheckOptimizerOptions(const OptimizerOptions& o) {
   auto bad = [](const char* what, double v) {
     return absl::InvalidArgumentError(absl::StrCat("PolicyTrainer: bad option ", what, " = ", v));
   };
-  if (!(o.lr >= 0) || !std::isfinite(o.lr)) return bad("lr", o.lr);
+  const LrSchedule& s = o.schedule;
+  if (!(s.lr >= 0) || !std::isfinite(s.lr)) return bad("lr", s.lr);
   if (!(o.beta1 >= 0 && o.beta1 < 1)) return bad("beta1", o.beta1);
   if (!(o.beta2 >= 0 && o.beta2 < 1)) return bad("beta2", o.beta2);
   if (!(o.eps > 0) || !std::isfinite(o.eps)) return bad("eps", o.eps);
   if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) {
     return bad("weight_decay", o.weight_decay);
   }
-  if (o.warmup_steps < 0) return bad("warmup_steps", static_cast<double>(o.warmup_steps));
-  if (!(o.min_lr_ratio >= 0 && o.min_lr_ratio <= 1)) return bad("min_lr_ratio", o.min_lr_ratio);
+  if (s.warmup_steps < 0) return bad("warmup_steps", static_cast<double>(s.warmup_steps));
+  if (!(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1)) return bad("min_lr_ratio", s.min_lr_ratio);
   if (!(o.grad_clip >= 0) || !std::isfinite(o.grad_clip)) return bad("grad_clip", o.grad_clip);
   return absl::OkStatus();
 }
@@ -199,15 +200,7 @@ absl::Status PolicyTrainer::ApplyGradients(double loss, StepStats* stats) {
       });
     }
   }
-  const double lr = LearningRate(
-      LrSchedule{
-          .lr = options_.lr,
-          .warmup_steps = options_.warmup_steps,
-          .decay = options_.lr_decay,
-          .total_steps = options_.total_steps,
-          .min_lr_ratio = options_.min_lr_ratio,
-      },
-      step_);
+  const double lr = LearningRate(options_.schedule, step_);
   stats->lr = lr;
   kernels::AdamWOptions adam;
   adam.lr = static_cast<float>(lr);

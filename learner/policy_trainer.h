@@ -1,7 +1,7 @@
 // The policy update on the model core: one optimizer step of GRPO or of supervised fine-tuning
 // over a batch, with the forward and backward split into micro-batches whose gradients
-// accumulate, global-norm clipping and AdamW with linear warmup and
-// an optional decay (lr_schedule.h).
+// accumulate, global-norm clipping and AdamW at the scheduled rate (warmup, then an optional
+// decay: lr_schedule.h).
 //
 // A step either applies completely or changes nothing: bad input is rejected before any work,
 // and a non-finite loss or gradient norm is detected before the optimizer touches the weights or
@@ -27,17 +27,12 @@
 namespace flywheel::learner {
 
 struct OptimizerOptions {
-  double lr = 1e-5;
+  LrSchedule schedule;  // the peak lr, warmup and decay (lr_schedule.h)
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;
-  int64_t warmup_steps = 0;  // linear warmup: lr * min(1, (step + 1) / warmup_steps); 0 = none
-  double grad_clip = 1.0;    // max global L2 norm of the gradient; 0 = no clipping
-  // After warmup: constant, or decaying to lr * min_lr_ratio at step total_steps - 1.
-  LrDecay lr_decay = LrDecay::kConstant;
-  int64_t total_steps = 0;
-  double min_lr_ratio = 0.0;
+  double grad_clip = 1.0;  // max global L2 norm of the gradient; 0 = no clipping
 };
 
 // One sampled completion of a prompt.

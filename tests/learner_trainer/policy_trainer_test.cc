@@ -27,7 +27,7 @@ std::unique_ptr<Transformer> MakeModel(uint64_t seed) {
 std::unique_ptr<PolicyTrainer> MakeTrainer(std::unique_ptr<Transformer> policy, int64_t mbs,
                                            double lr = 1e-3, ThreadPool* pool = nullptr) {
   OptimizerOptions opt;
-  opt.lr = lr;
+  opt.schedule.lr = lr;
   auto t = PolicyTrainer::Create(std::move(policy), nullptr, opt, mbs, pool);
   EXPECT_TRUE(t.ok()) << t.status();
   return std::move(*t);
@@ -104,11 +104,11 @@ TEST(PolicyTrainerTest, SftLowersLossOnRepeatedBatch) {
 // step) and reports it.
 TEST(PolicyTrainerTest, StepsFollowTheLrSchedule) {
   OptimizerOptions opt;
-  opt.lr = 1e-3;
-  opt.warmup_steps = 2;
-  opt.lr_decay = LrDecay::kLinear;
-  opt.total_steps = 5;
-  opt.min_lr_ratio = 0.2;
+  opt.schedule = LrSchedule{.lr = 1e-3,
+                            .warmup_steps = 2,
+                            .decay = LrDecay::kLinear,
+                            .total_steps = 5,
+                            .min_lr_ratio = 0.2};
   auto trainer = PolicyTrainer::Create(MakeModel(3), nullptr, opt, /*micro_batch_size=*/4, nullptr);
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   const std::vector<SftExample> batch = {{{1, 2, 3}, {4, 5}}};
@@ -118,14 +118,7 @@ TEST(PolicyTrainerTest, StepsFollowTheLrSchedule) {
     ASSERT_TRUE(s.ok()) << s.status();
     lrs.push_back(s->lr);
   }
-  for (int i = 0; i < 5; ++i)
-    EXPECT_EQ(lrs[i], LearningRate(LrSchedule{.lr = 1e-3,
-                                              .warmup_steps = 2,
-                                              .decay = LrDecay::kLinear,
-                                              .total_steps = 5,
-                                              .min_lr_ratio = 0.2},
-                                   i))
-        << i;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(lrs[i], LearningRate(opt.schedule, i)) << i;
   EXPECT_DOUBLE_EQ(lrs[1], 1e-3);  // the peak at the end of warmup
   EXPECT_DOUBLE_EQ(lrs[4], 2e-4);  // lr * min_lr_ratio on the last step
 }

@@ -3,39 +3,16 @@
 // poll, which every daemon paid on SIGTERM and every `flywheel up` paid on Ctrl-C).
 #include "common/metrics/metrics_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "prometheus/counter.h"
+#include "tests/util/daemon_process.h"
 
 namespace flywheel::metrics {
 namespace {
-
-// GET /metrics over a plain socket; "" when the connection fails.
-std::string Scrape(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string body;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) body.append(buf, n);
-    }
-  }
-  close(fd);
-  return body;
-}
 
 double SecondsToDestroy(std::unique_ptr<MetricsServer> server) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -56,8 +33,9 @@ TEST(MetricsServer, ServesRegisteredFamiliesAndStopsPromptly) {
                        .Help("events")
                        .Register((*server)->registry());
     family.Add({}).Increment(3);
-    const std::string body = Scrape((*server)->port());
-    EXPECT_NE(body.find("flywheel_test_events_total 3"), std::string::npos) << address << body;
+    auto body = testing::HttpGet(absl::StrCat("127.0.0.1:", (*server)->port()), "/metrics");
+    ASSERT_TRUE(body.ok()) << address << ": " << body.status();
+    EXPECT_NE(body->find("flywheel_test_events_total 3"), std::string::npos) << address << *body;
     EXPECT_LT(SecondsToDestroy(std::move(*server)), kMaxStopSeconds) << address;
   }
 }
