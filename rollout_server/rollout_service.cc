@@ -5,6 +5,7 @@
 #include "common/base/status_macros.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/status.h"
+#include "common/tokenizer/fingerprint.h"
 #include "rollout_server/weight_stager.h"
 
 namespace flywheel::rollout {
@@ -12,15 +13,17 @@ namespace flywheel::rollout {
 namespace v1 = ::flywheel::v1;
 
 RolloutService::RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer,
-                               std::string auth_token)
+                               std::string auth_token, RpcObserver on_rpc_done)
     : engine_(engine),
       tokenizer_(tokenizer),
       auth_token_(std::move(auth_token)),
-      layout_(engine->config()) {}
+      layout_(engine->config()),
+      tokenizer_fingerprint_(tokenizer != nullptr ? tokenizer::Fingerprint(*tokenizer) : ""),
+      on_rpc_done_(std::move(on_rpc_done)) {}
 
 void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* reactor,
                           const grpc::Status& status) {
-  if (on_rpc_done) on_rpc_done(method, status);
+  if (on_rpc_done_) on_rpc_done_(method, status);
   reactor->Finish(status);
 }
 
@@ -165,6 +168,7 @@ grpc::ServerUnaryReactor* RolloutService::GetInfo(grpc::CallbackServerContext* c
   response->set_has_tokenizer(tokenizer_ != nullptr);
   if (tokenizer_ != nullptr && tokenizer_->eos_id())
     response->add_eos_token_ids(*tokenizer_->eos_id());
+  response->set_tokenizer_fingerprint(tokenizer_fingerprint_);
   Done("GetInfo", reactor, grpc::Status::OK);
   return reactor;
 }
@@ -206,7 +210,7 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
   }
 
   void Finish(const grpc::Status& status) {
-    if (service_->on_rpc_done) service_->on_rpc_done("PushWeights", status);
+    if (service_->on_rpc_done_) service_->on_rpc_done_("PushWeights", status);
     grpc::ServerReadReactor<v1::WeightChunk>::Finish(status);
   }
 

@@ -17,9 +17,15 @@ namespace flywheel::rollout {
 
 class RolloutService final : public flywheel::v1::RolloutService::CallbackService {
  public:
+  // Told of every finished RPC (method name and status), for metrics; called on gRPC's or the
+  // engine's threads, so it must be thread-safe and must not block.
+  using RpcObserver = std::function<void(const std::string& method, const grpc::Status& status)>;
+
   // engine must outlive the service; tokenizer may be null (then text prompts, stop strings and
-  // completion text are unavailable). An empty auth_token disables authentication.
-  RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token);
+  // completion text are unavailable). An empty auth_token disables authentication. on_rpc_done
+  // may be null.
+  RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token,
+                 RpcObserver on_rpc_done = nullptr);
 
   grpc::ServerUnaryReactor* Generate(grpc::CallbackServerContext* context,
                                      const flywheel::v1::GenerateRequest* request,
@@ -32,9 +38,6 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
                                     const flywheel::v1::GetInfoRequest* request,
                                     flywheel::v1::GetInfoResponse* response) override;
-
-  // Counts of finished RPCs, for metrics: method x status code.
-  std::function<void(const std::string& method, const grpc::Status&)> on_rpc_done;
 
  private:
   class PushReactor;
@@ -50,6 +53,8 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   const tokenizer::Tokenizer* tokenizer_;
   std::string auth_token_;
   model::ParameterLayout layout_;
+  const std::string tokenizer_fingerprint_;
+  const RpcObserver on_rpc_done_;
 };
 
 }  // namespace flywheel::rollout
