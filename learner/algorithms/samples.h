@@ -21,6 +21,8 @@ struct TrainSample {
   bool truncated = false;     // stopped by max_tokens or the context, not by a stop condition
   // The teacher's raw logprob of each completion token (distillation); empty otherwise.
   std::vector<float> teacher_logprobs;
+  // The teacher's context when it is not `prompt` (a privileged prompt); empty otherwise.
+  std::vector<int32_t> teacher_prompt;
 };
 
 using TrainGroup = std::vector<TrainSample>;  // the G completions of one prompt

@@ -105,8 +105,9 @@ absl::Status TeacherLogprobs(const std::vector<const JobRow*>& rows, const Batch
   }
   ASSIGN_OR_RETURN(auto logprobs, sources.teacher->ScoreAll(items, cancel));
   size_t k = 0;
-  for (auto& group : batch->groups) {
-    for (TrainSample& s : group) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (TrainSample& s : batch->groups[i]) {
+      s.teacher_prompt = rows[i]->teacher_prompt_ids;
       s.teacher_logprobs = std::move(logprobs[k++]);
       if (s.teacher_logprobs.size() != s.completion.size()) {
         return absl::InternalError(absl::StrCat("the teacher scored ", s.teacher_logprobs.size(),

@@ -31,6 +31,7 @@ absl::Status WriteSampleDump(const std::string& dir, int64_t step, const Batch& 
                              {"reward", s.reward},
                              {"correct", s.correct}};
       if (!s.teacher_logprobs.empty()) line["teacher_logprobs"] = s.teacher_logprobs;
+      if (!s.teacher_prompt.empty()) line["teacher_prompt_ids"] = s.teacher_prompt;
       out << line.dump() << '\n';
     }
   }

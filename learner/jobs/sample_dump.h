@@ -3,7 +3,8 @@
 // the rollout server's and the teacher's logprobs independently):
 //   {"step": 3, "group": 0, "index": 1, "prompt_ids": [...], "completion_ids": [...],
 //    "logprobs": [...], "versions": [...], "reward": 1.0, "correct": true,
-//    "teacher_logprobs": [...]}                                   (teacher_logprobs: distillation)
+//    "teacher_logprobs": [...], "teacher_prompt_ids": [...]}
+// (teacher_logprobs: distillation; teacher_prompt_ids: when the teacher saw a privileged prompt).
 // Floats are written with max_digits10 digits, so they read back bit for bit.
 //
 // Thread safety: a function of its arguments; one writer per directory.
