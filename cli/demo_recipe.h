@@ -1,5 +1,7 @@
-// Every number of `flywheel demo` in one place: the model, the arithmetic task, and the SFT
-// warm start and GRPO jobs built from them. Tune here; demo_run.cc only runs the stages.
+// Every number of `flywheel demo` in one place: the model, the arithmetic task, and the jobs of
+// each recipe (grpo, opd, opsd). Tune here; demo_run.cc only runs the stages. The demo is
+// deterministic (seeded sampling, batch-invariant kernels), so the figures quoted in the comments
+// repeat exactly on any machine; only the times vary.
 // Pure functions; safe from any thread.
 #pragma once
 
@@ -7,11 +9,25 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/tokenizer/byte_level_tokenizer.h"
 #include "flywheel/v1/learner.pb.h"
 #include "learner/tasks/arith_task.h"
 
 namespace flywheel::cli {
+
+// What the demo shows:
+//   grpo  SFT warm start, then GRPO on the task's reward (the default).
+//   opd   on-policy distillation of a stronger teacher into the SFT warm start: the teacher is
+//         the GRPO recipe's final checkpoint when an earlier `--recipe grpo` left one in --out,
+//         else a longer SFT run of the same recipe.
+//   opsd  on-policy self-distillation: the policy with the gold answer in its prompt (privileged
+//         information) is the teacher of its unprivileged self, mixed with the task's reward.
+enum class DemoRecipe { kGrpo, kOpd, kOpsd };
+
+absl::StatusOr<DemoRecipe> ParseDemoRecipe(absl::string_view name);
+const char* DemoRecipeName(DemoRecipe recipe);
 
 inline constexpr char kDemoModelPreset[] = "tiny";  // ~1M parameters, byte-level vocabulary
 inline constexpr uint64_t kDemoModelSeed = 0;
@@ -30,83 +46,43 @@ inline learner::ArithTaskOptions DemoTaskOptions() {
   };
 }
 
+// How OPSD's teacher sees a question: the gold answer, a bar, then the question ("19|12+7=").
+// The warm start learns to read it (DemoJobs::sft trains on both forms for opsd).
+inline constexpr char kDemoPrivilegedTemplate[] = "{privileged}|{prompt}";
+
 // Where the demo's jobs read and write, and the cluster they use.
 struct DemoJobInputs {
-  std::string model_dir;            // the random initial model
-  std::string train_path;           // task train.jsonl
-  std::string eval_path;            // task eval.jsonl
-  std::string sft_checkpoint_dir;   // where the SFT job saves
-  std::string grpo_checkpoint_dir;  // where the GRPO job saves
+  std::string model_dir;   // the random initial model
+  std::string train_path;  // task train.jsonl
+  std::string eval_path;   // task eval.jsonl
+  // opsd: the train rows with "privileged" (the answer), and the warm start's data (each train
+  // row twice: as is, and with its privileged prompt).
+  std::string privileged_train_path;
+  std::string privileged_sft_path;
+  std::string checkpoints;  // the root; each job saves in <checkpoints>/<job>
   std::vector<std::string> rollout_servers;
   std::vector<std::string> reward_servers;
+  std::vector<std::string> teacher_servers;  // opd, once the teacher is served
 };
+
+// The SFT warm start's length, and the longer SFT that trains opd's teacher when no GRPO
+// checkpoint is at hand (the same run continued: the student is its checkpoint at
+// kDemoSftSteps, see DemoJobs::sft).
+inline constexpr int kDemoSftSteps = 1700;
+inline constexpr int kDemoTeacherSftSteps = 3000;
 
 struct DemoJobs {
   v1::JobSpec sft;
-  // policy_model_dir (and reference_model_dir) are left empty: the demo sets them to the SFT
-  // job's final checkpoint once it exists.
-  v1::JobSpec grpo;
+  // policy_model_dir (and reference_model_dir) of the RL job are left empty: the demo sets them
+  // to the warm start's checkpoint once it exists.
+  v1::JobSpec rl;
 };
 
-// The two jobs. `quick` shortens GRPO to its first 60 steps (for tests and smoke runs, ~70 s).
-inline DemoJobs BuildDemoJobs(const DemoJobInputs& in, bool quick) {
-  auto common = [&](v1::JobSpec* s) {
-    s->set_dataset(in.train_path);
-    s->set_eval_dataset(in.eval_path);
-    for (const auto& a : in.rollout_servers) s->add_rollout_servers(a);
-    for (const auto& a : in.reward_servers) s->add_reward_servers(a);
-    s->set_seed(0);
-    // Answers are at most 2 digits; eval decodes greedily with these limits too.
-    s->mutable_sampling()->set_max_tokens(6);
-    s->mutable_sampling()->add_stop_token_ids(tokenizer::kByteLevelImEnd);
-    s->set_eval_limit(quick ? 50 : 200);
-  };
-  DemoJobs jobs;
-
-  // SFT warm start: teaches the answer format and part of the task, stopping on the steep part of
-  // its learning curve so that GRPO has room to improve. With this data order, held-out greedy
-  // accuracy is ~10% from step 500 to 1400, 21.5% at 1700, 42% at 2000 and ~70% by 2800; GRPO
-  // from 2000 levelled off near 60% (+19), from 1700 it reaches ~53% (+31). The whole demo is
-  // deterministic (seeded sampling, batch-invariant kernels), so these numbers repeat exactly.
-  v1::JobSpec& sft = jobs.sft;
-  common(&sft);
-  sft.set_name("demo-sft");
-  sft.set_algorithm("sft");
-  sft.set_policy_model_dir(in.model_dir);
-  sft.set_checkpoint_dir(in.sft_checkpoint_dir);
-  sft.set_steps(1700);  // --quick too: its GRPO needs the same starting point to show a rise
-  sft.mutable_sft()->set_epochs(1000);  // the step count ends the job, not the epochs
-  sft.mutable_optimizer()->set_lr(3e-3);
-  sft.mutable_optimizer()->set_warmup_steps(50);
-  sft.set_prompts_per_step(64);
-  sft.set_micro_batch_size(64);
-  sft.set_eval_interval(sft.steps());  // only the evals before the first and after the last step
-  sft.set_checkpoint_interval(sft.steps());
-
-  // GRPO: on-policy (max_async_steps 0), 64 prompts x 16 samples, lr 4e-4 decaying linearly to 0.
-  // Tuning runs from the 1700-step SFT (held-out accuracy after 1000 steps): 32 prompts at a
-  // constant 3e-4, 47.5%; with linear decay, 48%; 6e-4 with decay, 47% (and dips to 31% on the
-  // way); 64 prompts at a constant 3e-4, 47.5% (having reached 54%); this recipe, 53% with every
-  // eval from step 600 on at 51.5% or more. A constant 1e-3 made accuracy fall. ~0.45 s a step on
-  // 2 cores.
-  v1::JobSpec& grpo = jobs.grpo;
-  common(&grpo);
-  grpo.set_name("demo-grpo");
-  grpo.set_algorithm("grpo");
-  grpo.set_checkpoint_dir(in.grpo_checkpoint_dir);
-  grpo.set_steps(quick ? 60 : 1000);
-  grpo.mutable_optimizer()->set_lr(4e-4);
-  grpo.mutable_optimizer()->set_lr_schedule("linear");
-  grpo.mutable_grpo()->set_group_size(16);
-  grpo.mutable_grpo()->set_advantage_norm("mean_std");
-  grpo.mutable_grpo()->set_loss_aggregation("token-mean");
-  grpo.set_prompts_per_step(64);
-  grpo.set_micro_batch_size(256);
-  grpo.mutable_sampling()->set_temperature(1.0f);
-  grpo.set_max_async_steps(0);
-  grpo.set_eval_interval(quick ? 20 : 50);
-  grpo.set_checkpoint_interval(quick ? 20 : 50);
-  return jobs;
-}
+// The jobs of `recipe`. `quick` shortens the RL job (for tests and smoke runs). For opd,
+// train_teacher makes the SFT job the teacher's (kDemoTeacherSftSteps, with a checkpoint at the
+// student's kDemoSftSteps). For opsd, `baseline` makes the RL job GRPO with the same steps from
+// the same warm start (what flywheel-bench compares OPSD with).
+DemoJobs BuildDemoJobs(DemoRecipe recipe, const DemoJobInputs& in, bool quick,
+                       bool train_teacher = false, bool baseline = false);
 
 }  // namespace flywheel::cli

@@ -1,128 +1,64 @@
 #include "cli/demo_run.h"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "cli/arith_files.h"
-#include "cli/demo_recipe.h"
-#include "cli/job_watch.h"
+#include "cli/demo_stages.h"
 #include "cli/learner_client.h"
 #include "cli/local_cluster.h"
 #include "cli/model_init.h"
 #include "common/base/status_macros.h"
-#include "common/rpc/client.h"
+#include "learner/training/checkpoint.h"
 
 namespace flywheel::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kStages = 6;
-constexpr double kSubmitTimeoutSeconds = 120;
-
-void Stage(FILE* log, int n, const std::string& what) {
-  std::fprintf(log, "[%d/%d] %s\n", n, kStages, what.c_str());
-  std::fflush(log);
-}
-
 double Since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::string FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  for (absl::string_view d : absl::StrSplit(path, ':', absl::SkipEmpty())) {
-    const fs::path p = fs::path(std::string(d)) / name;
-    if (access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
+// The opd teacher an earlier `--recipe grpo` run left in `checkpoints`: its final checkpoint and
+// held-out accuracy, when the run finished the recipe's `steps`.
+struct Teacher {
+  std::string dir;
+  double accuracy = 0;
+};
+std::optional<Teacher> FinishedGrpoRun(const fs::path& checkpoints, int64_t steps) {
+  auto dir = learner::LatestCheckpointDir((checkpoints / "grpo").string());
+  if (!dir.ok()) return std::nullopt;
+  auto state = learner::ReadTrainerState(*dir);
+  if (!state.ok() || state->step != steps || !state->eval_accuracy) return std::nullopt;
+  return Teacher{*dir, *state->eval_accuracy};
 }
 
-// Submits `spec` and follows it to the end; the job's final record, or why it did not succeed.
-absl::StatusOr<v1::Job> RunJob(v1::JobService::Stub* stub, const std::string& address,
-                               const v1::JobSpec& spec, const DemoRunOptions& o,
-                               std::vector<v1::StepMetrics>* metrics) {
-  grpc::ClientContext context;
-  rpc::SetDeadline(&context, kSubmitTimeoutSeconds);
-  v1::SubmitJobRequest request;
-  *request.mutable_spec() = spec;
-  v1::Job submitted;
-  const grpc::Status st = stub->SubmitJob(&context, request, &submitted);
-  if (!st.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("the learner rejected the ", spec.name(),
-                                                      " job: ", DescribeRpcError(st, address)));
-  }
-  std::fprintf(o.log, "      job %s (%s, %d steps)\n", submitted.id().c_str(),
-               spec.algorithm().c_str(), spec.steps());
-  WatchOptions options;
-  options.live = o.live;
-  options.out = o.log;
-  options.on_metrics = [metrics](const v1::StepMetrics& m) { metrics->push_back(m); };
-  auto job = FollowJob(stub, submitted.id(), options);
-  if (!job.ok()) {
-    return absl::Status(job.status().code(),
-                        absl::StrCat("watching the ", spec.name(), " job ", submitted.id(), ": ",
-                                     job.status().message()));
-  }
-  if (job->state() != v1::JOB_STATE_SUCCEEDED) {
-    return absl::FailedPreconditionError(absl::StrCat("the ", spec.name(), " job ", job->id(), " ",
-                                                      JobStateName(job->state()), " at step ",
-                                                      job->step(), ": ", job->error()));
-  }
-  return job;
-}
-
-absl::Status WriteRewardCurve(const std::string& path, const std::vector<v1::StepMetrics>& steps) {
-  std::ofstream out(path);
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  out << "step,reward_mean,reward_std,pass_rate,eval_accuracy,kl,entropy,clip_frac,grad_norm,loss,"
-         "lr,tokens_per_second,completion_tokens,logprob_diff_max,staleness_mean,wait_seconds,"
-         "update_seconds,push_seconds,step_seconds\n";
-  for (const auto& m : steps) {
-    out << absl::StrFormat(
-        "%d,%.6g,%.6g,%.6g,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%.6g,%.6g,"
-        "%.6g,%.6g,%.6g,%.6g\n",
-        m.step(), m.reward_mean(), m.reward_std(), m.pass_rate(),
-        m.has_eval_accuracy() ? absl::StrFormat("%.6g", m.eval_accuracy()) : "", m.kl(),
-        m.entropy(), m.clip_frac(), m.grad_norm(), m.loss(), m.lr(), m.tokens_per_second(),
-        m.completion_tokens(), m.logprob_diff_max(), m.staleness_mean(), m.wait_seconds(),
-        m.update_seconds(), m.push_seconds(), m.step_seconds());
-  }
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
-// Plots the curve with gnuplot; false when it failed (the CSV is still there).
-bool PlotRewardCurve(const std::string& gnuplot, const std::string& csv, const std::string& png,
-                     const std::string& script_path) {
-  std::ofstream script(script_path);
-  script << "set datafile separator ','\n"
-         << "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) { set terminal pngcairo size 900,540 }"
-            " else { set terminal png size 900,540 }\n"
-         << "set output '" << png << "'\n"
-         << "set title 'flywheel demo: GRPO on arithmetic'\n"
-         << "set xlabel 'step'\nset yrange [0:1]\nset key bottom right\n"
-         << "plot '" << csv << "' using 1:2 with lines title 'reward mean', "
-         << "'' using 1:4 with lines title 'pass rate', "
-         << "'' using 1:($5 == $5 ? $5 : 1/0) with linespoints title 'held-out accuracy'\n";
-  script.close();
-  const std::string cmd = absl::StrCat("'", gnuplot, "' '", script_path, "' 2>/dev/null");
-  return std::system(cmd.c_str()) == 0 && fs::exists(png);
+// The jobs' checkpoint directories of this recipe: replaced, while those of other recipes stay
+// (opd reuses grpo's).
+void ClearCheckpoints(const DemoJobs& jobs) {
+  std::error_code ec;
+  fs::remove_all(jobs.sft.checkpoint_dir(), ec);
+  fs::remove_all(jobs.rl.checkpoint_dir(), ec);
 }
 
 }  // namespace
 
+std::string DemoSummaryLine(const DemoOutcome& r) {
+  std::string line = absl::StrFormat("held-out accuracy: %.1f%% -> %.1f%%", 100 * r.accuracy_before,
+                                     100 * r.accuracy_after);
+  if (r.teacher_accuracy)
+    absl::StrAppendFormat(&line, " (teacher %.1f%%)", 100 * *r.teacher_accuracy);
+  return line;
+}
+
 absl::StatusOr<DemoOutcome> RunDemo(const DemoRunOptions& o) {
   const auto t_start = std::chrono::steady_clock::now();
+  const DemoRecipe recipe = o.recipe;
+  const bool opd = recipe == DemoRecipe::kOpd;
+  const int stages = opd ? 7 : 6;
   DemoOutcome result;
   const fs::path out(o.out_dir);
   const fs::path state_dir = out / "state";
@@ -130,35 +66,52 @@ absl::StatusOr<DemoOutcome> RunDemo(const DemoRunOptions& o) {
   std::error_code ec;
   // A previous run's learner state would resume its jobs; start from a clean slate.
   fs::remove_all(state_dir, ec);
-  fs::remove_all(checkpoints, ec);
   fs::create_directories(out, ec);
-  if (ec)
+  if (ec) {
     return absl::InternalError(absl::StrCat("cannot create ", out.string(), ": ", ec.message()));
+  }
 
-  Stage(o.log, 1,
-        absl::StrCat("creating a ", kDemoModelPreset, " random model with a byte-level tokenizer"));
+  int stage = 0;
+  DemoStage(
+      o.log, ++stage, stages,
+      absl::StrCat("creating a ", kDemoModelPreset, " random model with a byte-level tokenizer"));
   const std::string model_dir = (out / "model").string();
-  auto params = WriteRandomModelDir(kDemoModelPreset, kDemoModelSeed, model_dir);
-  if (!params.ok()) return params.status();
+  ASSIGN_OR_RETURN(int64_t params,
+                   WriteRandomModelDir(kDemoModelPreset, kDemoModelSeed, model_dir));
   std::fprintf(o.log, "      %s (%lld parameters)\n", model_dir.c_str(),
-               static_cast<long long>(*params));
+               static_cast<long long>(params));
 
   const learner::ArithTaskOptions task = DemoTaskOptions();
-  Stage(
-      o.log, 2,
+  DemoStage(
+      o.log, ++stage, stages,
       absl::StrFormat("generating the arithmetic task (%d-digit, ops %s)", task.digits, task.ops));
-  auto files = WriteArithTaskDir(task, (out / "task").string());
-  if (!files.ok()) return files.status();
-  std::fprintf(o.log, "      %s (%zu rows), %s (%zu rows)\n", files->train_path.c_str(),
-               files->splits.train.size(), files->eval_path.c_str(), files->splits.eval.size());
+  ASSIGN_OR_RETURN(ArithTaskFiles files, WriteArithTaskDir(task, (out / "task").string()));
+  std::fprintf(o.log, "      %s (%zu rows), %s (%zu rows)\n", files.train_path.c_str(),
+               files.splits.train.size(), files.eval_path.c_str(), files.splits.eval.size());
+  DemoJobInputs inputs;
+  inputs.model_dir = model_dir;
+  inputs.train_path = files.train_path;
+  inputs.eval_path = files.eval_path;
+  inputs.checkpoints = checkpoints.string();
+  if (recipe == DemoRecipe::kOpsd) {
+    inputs.privileged_train_path = (out / "task" / "train_privileged.jsonl").string();
+    inputs.privileged_sft_path = (out / "task" / "sft_privileged.jsonl").string();
+    RETURN_IF_ERROR(WritePrivilegedArithFiles(files.splits.train, kDemoPrivilegedTemplate,
+                                              inputs.privileged_train_path,
+                                              inputs.privileged_sft_path));
+    std::fprintf(o.log, "      %s: each question with its answer as privileged text\n",
+                 inputs.privileged_train_path.c_str());
+  }
 
-  Stage(o.log, 3, "starting a local cluster: rollout server, reward server, learner");
+  DemoStage(o.log, ++stage, stages,
+            "starting a local cluster: rollout server, reward server, learner");
   LocalClusterOptions cluster_options;
   cluster_options.model_dir = model_dir;
   cluster_options.state_dir = state_dir.string();
   cluster_options.learner_listen = "127.0.0.1:0";  // never collide with a `flywheel up`
   // The demo's jobs never overlap generation with updates (SFT only evaluates through the rollout
-  // server; GRPO runs on-policy), so the rollout server and the learner may each use every core.
+  // server; the RL jobs run on-policy, and a teacher scores between the two), so every daemon may
+  // use every core.
   const int cores = ResolveCores(o.threads);
   cluster_options.rollout_threads = cores;
   cluster_options.learner_threads = cores;
@@ -175,52 +128,76 @@ absl::StatusOr<DemoOutcome> RunDemo(const DemoRunOptions& o) {
     return absl::Status(why.code(),
                         absl::StrCat(why.message(), " (daemon logs in ", result.logs, ")"));
   };
-
-  DemoJobInputs inputs;
-  inputs.model_dir = model_dir;
-  inputs.train_path = files->train_path;
-  inputs.eval_path = files->eval_path;
-  inputs.sft_checkpoint_dir = (checkpoints / "sft").string();
-  inputs.grpo_checkpoint_dir = (checkpoints / "grpo").string();
   inputs.rollout_servers = cluster->rollout_addresses();
   inputs.reward_servers = cluster->reward_addresses();
-  DemoJobs jobs = BuildDemoJobs(inputs, o.quick);
 
-  Stage(o.log, 4, absl::StrCat("SFT warm start: ", jobs.sft.steps(), " steps"));
-  auto t0 = std::chrono::steady_clock::now();
-  auto sft = RunJob(stub.get(), address, jobs.sft, o, &result.sft_metrics);
+  // opd's teacher: a finished GRPO run of this directory, else a longer SFT run.
+  std::optional<Teacher> teacher;
+  if (opd)
+    teacher =
+        FinishedGrpoRun(checkpoints, BuildDemoJobs(DemoRecipe::kGrpo, inputs, o.quick).rl.steps());
+  DemoJobs jobs =
+      BuildDemoJobs(recipe, inputs, o.quick, /*train_teacher=*/opd && !teacher, o.baseline);
+  ClearCheckpoints(jobs);
+
+  const bool sft_trains_teacher = opd && !teacher;
+  DemoStage(o.log, ++stage, stages,
+            sft_trains_teacher
+                ? absl::StrCat("SFT: ", jobs.sft.steps(), " steps, the student at step ",
+                               kDemoSftSteps, " and the teacher at the end")
+                : absl::StrCat("SFT warm start: ", jobs.sft.steps(), " steps"));
+  auto sft = RunDemoJob(stub.get(), address, jobs.sft, o.live, o.log);
   if (!sft.ok()) return failed(sft.status());
-  if (!sft->has_eval_accuracy())
-    return failed(absl::InternalError("the SFT job reported no eval accuracy"));
-  if (sft->checkpoint().empty())
-    return failed(absl::InternalError("the SFT job reported no checkpoint"));
-  result.sft_seconds = Since(t0);
-  result.sft = *sft;
-  result.accuracy_before = sft->eval_accuracy();
-  std::fprintf(o.log, "      held-out accuracy after SFT: %.1f%%\n", 100 * result.accuracy_before);
-
-  Stage(o.log, 5, absl::StrCat("GRPO from the SFT checkpoint: ", jobs.grpo.steps(), " steps"));
-  jobs.grpo.set_policy_model_dir(sft->checkpoint());
-  jobs.grpo.set_reference_model_dir(sft->checkpoint());
-  t0 = std::chrono::steady_clock::now();
-  auto grpo = RunJob(stub.get(), address, jobs.grpo, o, &result.grpo_metrics);
-  if (!grpo.ok()) return failed(grpo.status());
-  if (!grpo->has_eval_accuracy())
-    return failed(absl::InternalError("the GRPO job reported no eval accuracy"));
-  result.grpo_seconds = Since(t0);
-  result.grpo = *grpo;
-  result.accuracy_after = grpo->eval_accuracy();
-
-  Stage(o.log, 6, "writing the reward curve and stopping the cluster");
-  result.csv = (out / "reward_curve.csv").string();
-  if (auto st = WriteRewardCurve(result.csv, result.grpo_metrics); !st.ok()) return failed(st);
-  if (const std::string gnuplot = FindOnPath("gnuplot"); !gnuplot.empty()) {
-    result.png = (out / "reward_curve.png").string();
-    if (!PlotRewardCurve(gnuplot, result.csv, result.png, (out / "reward_curve.gp").string())) {
-      std::fprintf(o.log, "      gnuplot failed; the CSV is still there\n");
-      result.png.clear();
-    }
+  result.sft = sft->job;
+  result.sft_metrics = sft->metrics;
+  result.sft_seconds = sft->seconds;
+  const auto student_accuracy = EvalAccuracyAt(sft->metrics, kDemoSftSteps);
+  if (!student_accuracy || sft->job.checkpoint().empty()) {
+    return failed(absl::InternalError("the SFT job reported no eval accuracy or checkpoint"));
   }
+  result.accuracy_before = *student_accuracy;
+  const std::string student_dir =
+      (fs::path(jobs.sft.checkpoint_dir()) / absl::StrFormat("step-%06d", kDemoSftSteps)).string();
+  std::fprintf(o.log, "      held-out accuracy after %d SFT steps: %.1f%%\n", kDemoSftSteps,
+               100 * result.accuracy_before);
+
+  if (opd) {
+    if (!teacher) teacher = Teacher{sft->job.checkpoint(), sft->job.eval_accuracy()};
+    DemoStage(o.log, ++stage, stages,
+              absl::StrFormat("serving the teacher (%.1f%% held-out): %s", 100 * teacher->accuracy,
+                              teacher->dir));
+    auto served = cluster->AddRolloutServer("teacher-0", teacher->dir, cores);
+    if (!served.ok()) return failed(served.status());
+    jobs.rl.mutable_distill()->clear_teacher_servers();
+    jobs.rl.mutable_distill()->add_teacher_servers(served->address);
+    result.teacher_accuracy = teacher->accuracy;
+    result.teacher_dir = teacher->dir;
+  }
+
+  const char* rl_name = o.baseline                    ? "GRPO (the OPSD baseline)"
+                        : recipe == DemoRecipe::kGrpo ? "GRPO"
+                        : opd                         ? "on-policy distillation"
+                                                      : "on-policy self-distillation (OPSD)";
+  DemoStage(o.log, ++stage, stages,
+            absl::StrCat(rl_name, " from the SFT checkpoint: ", jobs.rl.steps(), " steps"));
+  jobs.rl.set_policy_model_dir(student_dir);
+  jobs.rl.set_reference_model_dir(student_dir);
+  auto rl = RunDemoJob(stub.get(), address, jobs.rl, o.live, o.log);
+  if (!rl.ok()) return failed(rl.status());
+  if (!rl->job.has_eval_accuracy()) {
+    return failed(absl::InternalError("the RL job reported no eval accuracy"));
+  }
+  result.rl = rl->job;
+  result.rl_metrics = rl->metrics;
+  result.rl_seconds = rl->seconds;
+  result.accuracy_after = rl->job.eval_accuracy();
+
+  DemoStage(o.log, ++stage, stages, "writing the reward curve and stopping the cluster");
+  result.csv = (out / absl::StrCat("reward_curve_", DemoRecipeName(recipe), ".csv")).string();
+  auto png = WriteRewardCurve(result.csv, result.rl_metrics,
+                              absl::StrCat("flywheel demo: ", rl_name, " on arithmetic"));
+  if (!png.ok()) return failed(png.status());
+  result.png = *png;
   if (auto st = cluster->Stop(); !st.ok()) {
     std::fprintf(o.log, "      warning while stopping the cluster: %s\n",
                  std::string(st.message()).c_str());

@@ -83,6 +83,9 @@ std::string ProgressLine(const v1::Job& job, const v1::StepMetrics& last, double
     } else {
       absl::StrAppend(&line, absl::StrFormat(" reward %.3f pass %.0f%%", last.reward_mean(),
                                              100 * last.pass_rate()));
+      if (job.spec().algorithm() == "opd") {
+        absl::StrAppend(&line, absl::StrFormat(" teacher-kl %.3f", last.teacher_kl()));
+      }
     }
   }
   if (last.has_eval_accuracy()) {

@@ -36,7 +36,7 @@ int WatchToExitCode(v1::JobService::Stub* stub, const std::string& id, const std
 
 // One progress line: "step 12/40 [#####.....] reward 0.531 acc 41.2% 1234 tok/s ETA 1m23s".
 // `bar_width` 0 leaves the bar out; eta_seconds < 0 leaves the ETA out. SFT jobs show their loss
-// in place of the reward.
+// in place of the reward; distillation jobs add the teacher KL.
 std::string ProgressLine(const v1::Job& job, const v1::StepMetrics& last, double eta_seconds,
                          int bar_width);
 

@@ -155,6 +155,27 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
   return cluster;
 }
 
+absl::StatusOr<DaemonInfo> LocalCluster::AddRolloutServer(const std::string& name,
+                                                          const std::string& model_dir,
+                                                          int threads) {
+  ASSIGN_OR_RETURN(const std::string bin, FindDaemonBinary("flywheel-rollout"));
+  const std::string loopback = "127.0.0.1:0";
+  RETURN_IF_ERROR(Spawn(name, {bin, "--model", model_dir, "--listen", loopback, "--metrics-listen",
+                               loopback, "--threads", std::to_string(threads)}));
+  Child* child = children_.back().get();
+  if (absl::Status st = WaitForAddresses(child, options_.start_timeout_s); !st.ok()) {
+    if (!child->exited) {
+      kill(child->info.pid, SIGKILL);
+      waitpid(child->info.pid, nullptr, 0);
+    }
+    if (child->stdout_fd >= 0) close(child->stdout_fd);
+    children_.pop_back();
+    return st;
+  }
+  daemons_.push_back(child->info);
+  return child->info;
+}
+
 absl::Status LocalCluster::Spawn(const std::string& name, const std::vector<std::string>& argv) {
   auto child = std::make_unique<Child>();
   child->info.name = name;

@@ -63,9 +63,16 @@ class LocalCluster {
   LocalCluster& operator=(const LocalCluster&) = delete;
 
   const std::vector<DaemonInfo>& daemons() const { return daemons_; }
+  // The policy's rollout servers ("rollout-N"), not those added with AddRolloutServer.
   std::vector<std::string> rollout_addresses() const;
   std::vector<std::string> reward_addresses() const;
   std::string learner_address() const;
+
+  // Starts one more rollout server, named `name` (e.g. "teacher-0"), serving `model_dir` with
+  // `threads` threads, and waits for its addresses: a distillation teacher started once its model
+  // exists. Errors as Start; the cluster is unchanged on error (the failed child is stopped).
+  absl::StatusOr<DaemonInfo> AddRolloutServer(const std::string& name, const std::string& model_dir,
+                                              int threads);
 
   // Reaps children that have exited. OK while all run; otherwise FailedPrecondition naming the
   // first that died, how, and the end of its log. Also moves any extra stdout into the logs.

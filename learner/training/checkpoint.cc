@@ -30,7 +30,8 @@ absl::Status WriteFileAtomic(const fs::path& path, const std::string& text) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -63,8 +64,7 @@ std::string StateJson(const TrainerState& s) {
 absl::StatusOr<TrainerState> ParseState(const std::string& text, const std::string& where) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j["step"].is_number_integer() || !j["data_cursor"].is_number_integer() ||
-      !j["optimizer_step"].is_number_integer() ||
-      !j["seed"].is_number_unsigned()) {
+      !j["optimizer_step"].is_number_integer() || !j["seed"].is_number_unsigned()) {
     return absl::DataLossError(absl::StrCat(where, ": not a trainer state"));
   }
   TrainerState s;
@@ -94,29 +94,32 @@ void Prune(const fs::path& root, int keep) {
 
 }  // namespace
 
-absl::StatusOr<std::string> WriteCheckpoint(const std::string& root, const model::ModelConfig& config,
-                                            const float* params, const std::vector<float>& adam_m,
+absl::StatusOr<std::string> WriteCheckpoint(const std::string& root,
+                                            const model::ModelConfig& config, const float* params,
+                                            const std::vector<float>& adam_m,
                                             const std::vector<float>& adam_v,
                                             const TrainerState& state,
                                             const std::string& tokenizer_dir, int keep) {
   const fs::path root_path(root);
   std::error_code ec;
   fs::create_directories(root_path, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", root, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", root, ": ", ec.message()));
   const std::string name = absl::StrFormat("%s%06d", kStepPrefix, state.step);
   const fs::path tmp = root_path / absl::StrCat(".tmp-", name, "-", ::getpid());
   fs::remove_all(tmp, ec);
   RETURN_IF_ERROR(model::SaveModelDir(tmp.string(), config, params));
   const std::vector<int64_t> shape = {static_cast<int64_t>(adam_m.size())};
-  RETURN_IF_ERROR(model::WriteSafetensors((tmp / "optimizer.safetensors").string(),
-                                          {{"adam.m", shape, adam_m.data()},
-                                           {"adam.v", shape, adam_v.data()}}));
+  RETURN_IF_ERROR(model::WriteSafetensors(
+      (tmp / "optimizer.safetensors").string(),
+      {{"adam.m", shape, adam_m.data()}, {"adam.v", shape, adam_v.data()}}));
   if (!tokenizer_dir.empty()) {
     for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
       const fs::path src = fs::path(tokenizer_dir) / f;
       if (!fs::exists(src)) continue;
       fs::copy_file(src, tmp / f, fs::copy_options::overwrite_existing, ec);
-      if (ec) return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
+      if (ec)
+        return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
     }
   }
   RETURN_IF_ERROR(WriteFileAtomic(tmp / "trainer_state.json", StateJson(state)));
@@ -126,11 +129,14 @@ absl::StatusOr<std::string> WriteCheckpoint(const std::string& root, const model
     // A resumed run redoing this step: the old directory goes once the new one is complete.
     const fs::path old = root_path / absl::StrCat(".tmp-old-", name, "-", ::getpid());
     fs::rename(final_dir, old, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot move ", final_dir.string(), ": ", ec.message()));
+    if (ec)
+      return absl::InternalError(
+          absl::StrCat("cannot move ", final_dir.string(), ": ", ec.message()));
     fs::remove_all(old, ec);
   }
   fs::rename(tmp, final_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
   SyncDir(root_path);
   RETURN_IF_ERROR(WriteFileAtomic(root_path / "latest", name + "\n"));
   SyncDir(root_path);
@@ -138,13 +144,22 @@ absl::StatusOr<std::string> WriteCheckpoint(const std::string& root, const model
   return final_dir.string();
 }
 
-absl::StatusOr<CheckpointContents> LoadLatestCheckpoint(const std::string& root) {
+absl::StatusOr<TrainerState> ReadTrainerState(const std::string& dir) {
+  auto text = ReadFile(fs::path(dir) / "trainer_state.json");
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat("no trainer_state.json in ", dir));
+  return ParseState(*text, dir);
+}
+
+absl::StatusOr<std::string> LatestCheckpointDir(const std::string& root) {
   const fs::path root_path(root);
   auto latest = ReadFile(root_path / "latest");
   if (!latest.ok()) return absl::NotFoundError(absl::StrCat("no checkpoint under ", root));
-  const std::string name(absl::StripAsciiWhitespace(*latest));
+  return (root_path / std::string(absl::StripAsciiWhitespace(*latest))).string();
+}
+
+absl::StatusOr<CheckpointContents> LoadLatestCheckpoint(const std::string& root) {
   CheckpointContents c;
-  c.dir = (root_path / name).string();
+  ASSIGN_OR_RETURN(c.dir, LatestCheckpointDir(root));
   auto bad = [&](const absl::Status& s) {
     return absl::DataLossError(absl::StrCat("checkpoint ", c.dir, ": ", s.message()));
   };
@@ -158,10 +173,8 @@ absl::StatusOr<CheckpointContents> LoadLatestCheckpoint(const std::string& root)
   c.adam_v.resize(c.weights.params.size());
   if (auto s = (*opt)->ReadFloat("adam.m", shape, c.adam_m.data()); !s.ok()) return bad(s);
   if (auto s = (*opt)->ReadFloat("adam.v", shape, c.adam_v.data()); !s.ok()) return bad(s);
-  auto text = ReadFile(fs::path(c.dir) / "trainer_state.json");
-  if (!text.ok()) return bad(text.status());
-  auto state = ParseState(*text, c.dir);
-  if (!state.ok()) return state.status();
+  auto state = ReadTrainerState(c.dir);
+  if (!state.ok()) return absl::IsNotFound(state.status()) ? bad(state.status()) : state.status();
   c.state = *state;
   return c;
 }

@@ -28,7 +28,7 @@ namespace flywheel::learner {
 struct TrainerState {
   int64_t step = 0;            // job steps completed
   int64_t optimizer_step = 0;  // AdamW updates applied (a step with nothing to learn applies none)
-  int64_t data_cursor = 0;  // dataset rows consumed (across epochs)
+  int64_t data_cursor = 0;     // dataset rows consumed (across epochs)
   uint64_t seed = 0;
   std::optional<double> eval_accuracy;
   std::optional<double> initial_eval_accuracy;
@@ -44,11 +44,19 @@ struct CheckpointContents {
 // Writes a checkpoint of step state.step under root and points `latest` at it; keeps the newest
 // `keep` step directories and deletes older ones. tokenizer_dir: where tokenizer files are copied
 // from ("" for none). Returns the step directory.
-absl::StatusOr<std::string> WriteCheckpoint(const std::string& root, const model::ModelConfig& config,
-                                            const float* params, const std::vector<float>& adam_m,
+absl::StatusOr<std::string> WriteCheckpoint(const std::string& root,
+                                            const model::ModelConfig& config, const float* params,
+                                            const std::vector<float>& adam_m,
                                             const std::vector<float>& adam_v,
                                             const TrainerState& state,
                                             const std::string& tokenizer_dir, int keep = 3);
+
+// The trainer state of the checkpoint in `dir` (a step directory), without its weights. NotFound
+// when there is no trainer_state.json; DataLoss when it is not one.
+absl::StatusOr<TrainerState> ReadTrainerState(const std::string& dir);
+
+// The directory `latest` names under `root` (not checked further). NotFound when there is none.
+absl::StatusOr<std::string> LatestCheckpointDir(const std::string& root);
 
 // The checkpoint `latest` names. NotFound when there is none yet; DataLoss when `latest` names a
 // directory that is missing or unreadable.

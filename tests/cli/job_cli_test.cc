@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -492,49 +493,103 @@ TEST_F(UpTest, JobCommandsAgainstALiveLearner) {
   EXPECT_EQ(up.Wait(60), 0) << up.out();
 }
 
-// The demo with the --quick recipe: every stage runs, the CSV holds one row per GRPO step, the
-// reward mean rises over the GRPO steps, and the last line has the promised form.
-TEST_F(UpTest, DemoQuickRaisesReward) {
-  constexpr double kMinRewardRise = 0.03;
+// One column of a demo's reward curve CSV, by header name.
+std::vector<double> CsvColumn(const std::string& path, const std::string& name) {
+  std::ifstream csv(path);
+  std::string header;
+  EXPECT_TRUE(std::getline(csv, header)) << path;
+  const std::vector<std::string> names = absl::StrSplit(header, ',');
+  const auto col = std::find(names.begin(), names.end(), name) - names.begin();
+  EXPECT_LT(col, static_cast<int64_t>(names.size())) << name << " not in " << header;
+  std::vector<double> values;
+  for (std::string row; std::getline(csv, row);) {
+    const std::vector<std::string> cells = absl::StrSplit(row, ',');
+    double v = 0;
+    EXPECT_TRUE(col < static_cast<int64_t>(cells.size()) && absl::SimpleAtod(cells[col], &v))
+        << row;
+    values.push_back(v);
+  }
+  return values;
+}
+
+// Means of the first and last thirds of a per-step series (single steps are noisy).
+std::pair<double, double> Thirds(const std::vector<double>& v) {
+  const size_t third = v.size() / 3;
+  return {std::accumulate(v.begin(), v.begin() + third, 0.0) / third,
+          std::accumulate(v.end() - third, v.end(), 0.0) / third};
+}
+
+// `flywheel demo ARGS` in dir_/demo: its output, with the exit status checked.
+std::string RunDemo(const testing::TempDir& dir, const std::string& args) {
   std::string out;
-  ASSERT_EQ(testing::RunCommand(
-                Cli() + " demo --quick --threads 2 --out " + dir_.File("demo") + " 2>&1", &out),
+  EXPECT_EQ(testing::RunCommand(Cli() + " demo --quick --threads 2 " + args + " --out " +
+                                    dir.File("demo") + " 2>&1",
+                                &out),
             0)
       << out;
-  const std::vector<std::string> lines = Lines(out);
+  return out;
+}
+
+// The demo's recipes, quick, in one directory: GRPO (every stage runs, the CSV holds one row per
+// step, the reward mean rises, the last line has the promised form), then OPD distilling the GRPO
+// run's checkpoint into the same warm start (the teacher KL falls), then OPSD (the KL to the
+// privileged self falls).
+TEST_F(UpTest, DemoQuickRecipes) {
+  constexpr double kMinRewardRise = 0.03;
+  std::string out = RunDemo(dir_, "");
+  std::vector<std::string> lines = Lines(out);
   ASSERT_FALSE(lines.empty());
-  EXPECT_TRUE(
-      std::regex_match(lines.back(), std::regex(R"(held-out accuracy: \d+\.\d% -> \d+\.\d%)")))
-      << lines.back();
+  const std::regex summary(R"(held-out accuracy: (\d+\.\d)% -> (\d+\.\d)%)");
+  std::smatch grpo_line;
+  ASSERT_TRUE(std::regex_match(lines.back(), grpo_line, summary)) << lines.back();
   for (int stage = 1; stage <= 6; ++stage) {
     EXPECT_NE(out.find(absl::StrCat("[", stage, "/6]")), std::string::npos) << out;
   }
-  const int grpo_steps = cli::BuildDemoJobs({}, /*quick=*/true).grpo.steps();
-  std::ifstream csv(dir_.File("demo/reward_curve.csv"));
-  std::string header;
-  ASSERT_TRUE(std::getline(csv, header));
-  EXPECT_EQ(header.rfind("step,reward_mean,reward_std,pass_rate,eval_accuracy,", 0), 0u) << header;
-  std::vector<double> reward;  // column 2: the step's reward mean
-  for (std::string row; std::getline(csv, row);) {
-    const std::vector<std::string> cells = absl::StrSplit(row, ',');
-    ASSERT_GE(cells.size(), 2u) << row;
-    double r = 0;
-    ASSERT_TRUE(absl::SimpleAtod(cells[1], &r)) << row;
-    reward.push_back(r);
-  }
+  const int grpo_steps = cli::BuildDemoJobs(cli::DemoRecipe::kGrpo, {}, /*quick=*/true).rl.steps();
+  const std::vector<double> reward =
+      CsvColumn(dir_.File("demo/reward_curve_grpo.csv"), "reward_mean");
   ASSERT_EQ(static_cast<int>(reward.size()), grpo_steps);
   // Per-step means over 64 prompts x 16 samples move by a few points step to step, so compare the
   // first and last thirds of the run (their difference has a spread of ~0.02 from that noise).
   // The recipe lifts the mean by 0.053 (0.229 -> 0.282; the run is deterministic); a GRPO that
   // did not learn would leave it near 0.
-  const size_t third = reward.size() / 3;
-  const double first = std::accumulate(reward.begin(), reward.begin() + third, 0.0) / third;
-  const double last = std::accumulate(reward.end() - third, reward.end(), 0.0) / third;
+  const auto [first, last] = Thirds(reward);
   EXPECT_GT(last, first + kMinRewardRise) << "first third " << first << ", last third " << last;
   const std::regex checkpoint_line(R"(final checkpoint: (\S+))");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, checkpoint_line)) << out;
   EXPECT_TRUE(fs::exists(fs::path(m[1].str()) / "config.json")) << m[1];
+
+  // OPD: the teacher is the GRPO run just finished, the student its warm start.
+  out = RunDemo(dir_, "--recipe opd");
+  lines = Lines(out);
+  ASSERT_FALSE(lines.empty());
+  std::smatch opd_line;
+  ASSERT_TRUE(std::regex_match(
+      lines.back(), opd_line,
+      std::regex(R"(held-out accuracy: (\d+\.\d)% -> (\d+\.\d)% \(teacher (\d+\.\d)%\))")))
+      << lines.back();
+  EXPECT_EQ(opd_line[1].str(), grpo_line[1].str()) << "the student starts from the same SFT";
+  EXPECT_EQ(opd_line[3].str(), grpo_line[2].str()) << "the teacher is the GRPO run's result";
+  for (int stage = 1; stage <= 7; ++stage) {
+    EXPECT_NE(out.find(absl::StrCat("[", stage, "/7]")), std::string::npos) << out;
+  }
+  // The teacher KL of the run's first and last thirds (the quick run's figures are in the
+  // recipe's comments); a student that did not move towards the teacher would not lower it.
+  const auto [kl_first, kl_last] =
+      Thirds(CsvColumn(dir_.File("demo/reward_curve_opd.csv"), "teacher_kl"));
+  EXPECT_GT(kl_first, 0.0);
+  EXPECT_LT(kl_last, 0.8 * kl_first) << "teacher KL " << kl_first << " -> " << kl_last;
+
+  // OPSD: the last line, and the KL to the privileged self falling.
+  out = RunDemo(dir_, "--recipe opsd");
+  lines = Lines(out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_TRUE(std::regex_match(lines.back(), summary)) << lines.back();
+  const auto [self_first, self_last] =
+      Thirds(CsvColumn(dir_.File("demo/reward_curve_opsd.csv"), "teacher_kl"));
+  EXPECT_GT(self_first, 0.0);
+  EXPECT_LT(self_last, 0.8 * self_first) << "self KL " << self_first << " -> " << self_last;
 }
 
 }  // namespace
