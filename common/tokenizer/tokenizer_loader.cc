@@ -204,7 +204,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Load(std::string_view tokenizer_json,
   TokenizerParts parts;
   ASSIGN_OR_RETURN(parts.normalizer, NormalizerFromJson(Member(j, "normalizer")));
   ASSIGN_OR_RETURN(parts.pre_tokenizer, PreTokenizerFromJson(Member(j, "pre_tokenizer")));
-  ASSIGN_OR_RETURN(parts.decoder, DecoderKindFromJson(Member(j, "decoder")));
+  ASSIGN_OR_RETURN(parts.decoder, DecoderFromJson(Member(j, "decoder")));
   ASSIGN_OR_RETURN(parts.model, ParseBpeModel(Member(j, "model"), parts.pre_tokenizer.byte_level));
   ASSIGN_OR_RETURN(parts.added_tokens, ParseAddedTokens(Member(j, "added_tokens")));
   for (const AddedToken& t : parts.added_tokens) {
