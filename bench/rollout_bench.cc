@@ -315,7 +315,7 @@ absl::StatusOr<PushFigures> PushWhileDecoding(const model::ModelConfig& config,
   if (!engine.ok()) return engine.status();
   log.Attach(&(*engine)->stats());
 
-  rollout::RolloutService service(engine->get(), nullptr, "");
+  rollout::RolloutService service(engine->get(), nullptr, "", rollout::SamplingDefaults{});
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

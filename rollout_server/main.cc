@@ -31,7 +31,7 @@ constexpr char kUsage[] =
     "                        [--threads N] [--auth-token-file F] [--kv-blocks N] [--block-size N]\n"
     "                        [--max-tokens-per-step N] [--max-running N]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
-    "                          optionally tokenizer.json)\n"
+    "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
     "  --metrics-listen        Prometheus /metrics address; port 0 picks a free port\n"
     "  --threads               model worker threads (default: all cores)\n"
@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
     if (!t.ok()) return ReportStartupFailure("flywheel-rollout", t.status());
     tok = std::move(*t);
   }
+  auto generation = model::ReadGenerationConfig(dir);
+  if (!generation.ok()) return ReportStartupFailure("flywheel-rollout", generation.status());
+  const rollout::SamplingDefaults defaults =
+      rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr, tok.get());
   const int64_t num_params = (*model)->num_params();
   auto engine = rollout::Engine::Create(std::move(*model), opt);
   if (!engine.ok()) return ReportStartupFailure("flywheel-rollout", engine.status());
@@ -98,7 +102,7 @@ int main(int argc, char** argv) {
   (*metrics_server)->Add(metrics);
   (*engine)->stats().on_step = [m = metrics.get()](double s) { m->ObserveStep(s); };
 
-  rollout::RolloutService service(engine->get(), tok.get(), token);
+  rollout::RolloutService service(engine->get(), tok.get(), token, defaults);
   service.on_rpc_done = [m = metrics.get()](const std::string& method, const grpc::Status& st) {
     m->CountRpc(method, st);
   };
@@ -119,7 +123,8 @@ int main(int argc, char** argv) {
                   (*metrics_server)->port());
   FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads
                << " threads, " << opt.kv_blocks << " KV blocks of " << opt.block_size
-               << (tok ? ", tokenizer" : ", no tokenizer") << ")";
+               << (tok ? ", tokenizer" : ", no tokenizer")
+               << (generation->has_value() ? ", generation_config.json" : "") << ")";
 
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";

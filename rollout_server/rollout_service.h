@@ -12,14 +12,17 @@
 #include "common/tokenizer/tokenizer.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
 #include "rollout_server/engine.h"
+#include "rollout_server/sampling_defaults.h"
 
 namespace flywheel::rollout {
 
 class RolloutService final : public flywheel::v1::RolloutService::CallbackService {
  public:
   // engine must outlive the service; tokenizer may be null (then text prompts, stop strings and
-  // completion text are unavailable). An empty auth_token disables authentication.
-  RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token);
+  // completion text are unavailable). An empty auth_token disables authentication. `defaults`
+  // fill the sampling fields a request leaves unset (MakeSamplingDefaults).
+  RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token,
+                 SamplingDefaults defaults);
 
   grpc::ServerUnaryReactor* Generate(grpc::CallbackServerContext* context,
                                      const flywheel::v1::GenerateRequest* request,
@@ -49,6 +52,7 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   Engine* engine_;
   const tokenizer::Tokenizer* tokenizer_;
   std::string auth_token_;
+  SamplingDefaults defaults_;
   model::ParameterLayout layout_;
 };
 
