@@ -280,19 +280,27 @@ TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
       << out;
 }
 
+// Writes a tiny model with its byte-level tokenizer (flywheel init-model) to DIR/m, adds a
+// generation_config.json when one is given, and starts the daemon on it.
+absl::StatusOr<std::unique_ptr<testing::DaemonProcess>> StartOnTinyModel(
+    const testing::TempDir& dir, int seed, const std::string& generation_config = "") {
+  std::string out;
+  const std::string cmd = absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed ", seed,
+                                       " --out ", dir.File("m"));
+  if (testing::RunCommand(cmd, &out) != 0) return absl::InternalError(cmd + ": " + out);
+  if (!generation_config.empty()) {
+    std::ofstream f(dir.File("m/generation_config.json"));
+    f << generation_config;
+  }
+  return testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"), "--listen",
+                                        "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+                                        "--threads", "1"});
+}
+
 TEST(RolloutServerTextTest, TextPromptsUseTheModelsTokenizer) {
   // init-model writes the byte-level tokenizer beside the weights; the daemon picks it up.
   testing::TempDir dir;
-  std::string out;
-  ASSERT_EQ(
-      testing::RunCommand(
-          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 2 --out ", dir.File("m")),
-          &out),
-      0)
-      << out;
-  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"),
-                                               "--listen", "127.0.0.1:0", "--metrics-listen",
-                                               "127.0.0.1:0", "--threads", "1"});
+  auto daemon = StartOnTinyModel(dir, 2);
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   auto stub = v1::RolloutService::NewStub(
       grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
@@ -333,20 +341,8 @@ TEST(RolloutServerTextTest, TextPromptsUseTheModelsTokenizer) {
 // do_sample is absent, so, as in transformers, unset temperature means greedy.
 TEST(RolloutServerTextTest, GenerationConfigSetsEosIdsAndDefaults) {
   testing::TempDir dir;
-  std::string out;
-  ASSERT_EQ(
-      testing::RunCommand(
-          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 3 --out ", dir.File("m")),
-          &out),
-      0)
-      << out;
-  {
-    std::ofstream f(dir.File("m/generation_config.json"));
-    f << R"({"eos_token_id": [7, 9], "max_new_tokens": 6, "temperature": 0.6})";
-  }
-  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"),
-                                               "--listen", "127.0.0.1:0", "--metrics-listen",
-                                               "127.0.0.1:0", "--threads", "1"});
+  auto daemon = StartOnTinyModel(
+      dir, 3, R"({"eos_token_id": [7, 9], "max_new_tokens": 6, "temperature": 0.6})");
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   auto stub = v1::RolloutService::NewStub(
       grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
@@ -404,22 +400,10 @@ TEST(RolloutServerTextTest, GenerationConfigSetsEosIdsAndDefaults) {
 
 TEST(RolloutServerTextTest, MalformedGenerationConfigStopsStartup) {
   testing::TempDir dir;
-  std::string out;
-  ASSERT_EQ(
-      testing::RunCommand(
-          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 3 --out ", dir.File("m")),
-          &out),
-      0)
-      << out;
-  {
-    std::ofstream f(dir.File("m/generation_config.json"));
-    f << R"({"eos_token_id": "end"})";
-  }
-  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"),
-                                               "--listen", "127.0.0.1:0", "--metrics-listen",
-                                               "127.0.0.1:0", "--threads", "1"});
+  auto daemon = StartOnTinyModel(dir, 3, R"({"eos_token_id": "end"})");
   // The daemon names the file and the field on stderr (seen in the test log) and exits.
-  EXPECT_FALSE(daemon.ok());
+  ASSERT_FALSE(daemon.ok());
+  EXPECT_NE(daemon.status().message().find("exited"), absl::string_view::npos) << daemon.status();
 }
 
 TEST_F(RolloutServerTest, SigtermStopsCleanly) {
