@@ -176,21 +176,7 @@ absl::Status ParseConfig(std::string_view text, TokenizerParts* parts) {
   if (!config.is_object()) {
     return absl::InvalidArgumentError("tokenizer_config.json: expected an object");
   }
-  const json& tmpl = Member(config, "chat_template");
-  if (tmpl.is_string()) {
-    parts->chat_template = tmpl.get<std::string>();
-  } else if (tmpl.is_array()) {
-    // Named templates: [{"name": "default", "template": "..."}, {"name": "tool_use", ...}].
-    for (const json& t : tmpl) {
-      if (!t.is_object() || !Member(t, "template").is_string()) continue;
-      bool is_default = Member(t, "name").is_string() && t["name"] == "default";
-      if (parts->chat_template.empty() || is_default) {
-        parts->chat_template = t["template"].get<std::string>();
-      }
-    }
-  } else if (!tmpl.is_null()) {
-    return absl::InvalidArgumentError("tokenizer_config.json: chat_template must be a string");
-  }
+  ASSIGN_OR_RETURN(parts->chat_template, ChatTemplateSource(config));
   ASSIGN_OR_RETURN(parts->eos_token, TokenName(config, "eos_token"));
   ASSIGN_OR_RETURN(parts->bos_token, TokenName(config, "bos_token"));
   ASSIGN_OR_RETURN(parts->pad_token, TokenName(config, "pad_token"));
