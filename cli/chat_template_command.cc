@@ -101,7 +101,7 @@ int ChatTemplateCommand(const std::vector<std::string>& args) {
     absl::StatusOr<std::string> text = [&]() -> absl::StatusOr<std::string> {
       auto in = Inputs(line);
       if (!in.ok()) return in.status();
-      return (*tmpl)->Render(*in);
+      return (*tmpl)->RenderInputs(*in);
     }();
     if (text.ok()) {
       out = ordered_json(*text).dump();

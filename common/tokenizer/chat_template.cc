@@ -29,9 +29,10 @@ absl::StatusOr<std::string> ReadText(const std::filesystem::path& path) {
   return ss.str();
 }
 
-// transformers' special_tokens_map: the named special tokens as strings, plus
-// additional_special_tokens as a list; tokens may be written as {"content": ...} objects.
-nlohmann::ordered_json SpecialTokens(const nlohmann::json& config) {
+}  // namespace
+
+// Tokens may be written as strings or as {"content": ...} objects.
+nlohmann::ordered_json ChatTemplateSpecialTokens(const nlohmann::json& config) {
   auto content = [](const nlohmann::json& v) -> std::optional<std::string> {
     if (v.is_string()) return v.get<std::string>();
     if (v.is_object() && v.contains("content") && v["content"].is_string()) {
@@ -55,6 +56,8 @@ nlohmann::ordered_json SpecialTokens(const nlohmann::json& config) {
   }
   return out;
 }
+
+namespace {
 
 absl::Status ValidateJsonUtf8(const nlohmann::ordered_json& j) {
   if (j.is_string()) return ValidateUtf8(j.get_ref<const std::string&>());
@@ -169,7 +172,7 @@ absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::FromTokenizerConfig(
   }
   ASSIGN_OR_RETURN(std::string source, ChatTemplateSource(config));
   if (source.empty()) return absl::NotFoundError("tokenizer_config.json has no chat_template");
-  return FromJinja(source, SpecialTokens(config));
+  return FromJinja(source, ChatTemplateSpecialTokens(config));
 }
 
 absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::FromModelDir(const std::string& dir) {
@@ -185,7 +188,8 @@ absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::FromModelDir(const s
   if (fs::exists(jinja_path, ec)) {
     ASSIGN_OR_RETURN(std::string source, ReadText(jinja_path));
     nlohmann::json config = nlohmann::json::parse(config_text, nullptr, false);
-    t = FromJinja(source, config.is_object() ? SpecialTokens(config) : nlohmann::ordered_json());
+    t = FromJinja(
+        source, config.is_object() ? ChatTemplateSpecialTokens(config) : nlohmann::ordered_json());
   } else {
     t = FromTokenizerConfig(config_text);
   }
@@ -212,7 +216,7 @@ absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::ForJobSpec(
   return Named(format);
 }
 
-absl::StatusOr<std::string> ChatTemplate::Render(const ChatTemplateInputs& in) const {
+absl::StatusOr<std::string> ChatTemplate::RenderInputs(const ChatTemplateInputs& in) const {
   if (!in.messages.is_array()) return absl::InvalidArgumentError("chat: messages must be a list");
   if (!in.extra.is_object() && !in.extra.is_null()) {
     return absl::InvalidArgumentError("chat: extra template variables must be an object");
@@ -258,7 +262,7 @@ absl::StatusOr<std::string> ChatTemplate::Render(absl::Span<const ChatMessage> m
   in.messages = MessagesJson(messages);
   in.add_generation_prompt = options.add_generation_prompt;
   if (options.enable_thinking) in.extra["enable_thinking"] = *options.enable_thinking;
-  return Render(in);
+  return RenderInputs(in);
 }
 
 }  // namespace flywheel::tokenizer

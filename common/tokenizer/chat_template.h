@@ -62,6 +62,11 @@ absl::StatusOr<std::string> RenderChat(ChatFormat format, absl::Span<const ChatM
 // InvalidArgument when the field has another shape.
 absl::StatusOr<std::string> ChatTemplateSource(const nlohmann::json& tokenizer_config);
 
+// transformers' special_tokens_map from a parsed tokenizer_config.json: bos_token, eos_token,
+// unk_token, sep_token, pad_token, cls_token and mask_token as strings (when set), and
+// additional_special_tokens as a list. These are variables every template sees.
+nlohmann::ordered_json ChatTemplateSpecialTokens(const nlohmann::json& tokenizer_config);
+
 // What a template is rendered with, in transformers' terms. JSON keeps key order (the order
 // tojson prints).
 struct ChatTemplateInputs {
@@ -106,7 +111,7 @@ class ChatTemplate {
   // Renders everything transformers' apply_chat_template takes. Named formats read only the
   // messages' role and content (strings) and enable_thinking. InvalidArgument for template
   // errors, raise_exception("...") included.
-  absl::StatusOr<std::string> Render(const ChatTemplateInputs& inputs) const;
+  absl::StatusOr<std::string> RenderInputs(const ChatTemplateInputs& inputs) const;
 
   // Plain role / content messages.
   absl::StatusOr<std::string> Render(absl::Span<const ChatMessage> messages,

@@ -328,7 +328,8 @@ absl::StatusOr<Value> ApplyFilter(Interpreter& in, const std::string& name, cons
     const double scale = std::pow(10.0, a[0].is_number() ? a[0].integer() : 0);
     const std::string method = a[1].is_string() ? a[1].str() : "common";
     double x = input.number() * scale;
-    x = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::round(x);
+    // Python's round() breaks ties to even, which is nearbyint's default rounding.
+    x = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
     return Value::Float(x / scale);
   }
   if (name == "sum") {
@@ -401,7 +402,13 @@ absl::StatusOr<Value> ApplyFilter(Interpreter& in, const std::string& name, cons
   }
   if (name == "attr") {
     RETURN_IF_ERROR(bind({"name"}));
-    return GetAttribute(input, a[0].Str());
+    // Attributes only: a dict's items are not attributes in Python, its methods are.
+    const std::string attr = a[0].Str();
+    if (input.kind() == Kind::kDict && attr != "items" && attr != "keys" && attr != "values" &&
+        attr != "get") {
+      return Value();
+    }
+    return GetAttribute(input, attr);
   }
   if (name == "indent") {
     RETURN_IF_ERROR(bind({"width", "first", "blank"}));

@@ -105,6 +105,15 @@ class Parser {
     }
   }
 
+  // After a statement's arguments: '%}', the body up to {% end %}, and that closing tag.
+  absl::Status BlockTo(const char* end, Body* body) {
+    RETURN_IF_ERROR(EndTag());
+    ASSIGN_OR_RETURN(*body, ParseBody({end}));
+    ++pos_;
+    if (Peek().type == TokenType::kName) ++pos_;  // {% endmacro name %}
+    return EndTag();
+  }
+
   absl::StatusOr<std::unique_ptr<Stmt>> Statement(const std::string& keyword, int line) {
     auto s = std::make_unique<Stmt>();
     s->line = line;
@@ -118,15 +127,10 @@ class Parser {
         s->bodies.push_back(std::move(body));
         const std::string end = Next().value;
         if (end == "elif") continue;
-        if (end == "else") {
-          RETURN_IF_ERROR(EndTag());
-          ASSIGN_OR_RETURN(s->else_body, ParseBody({"endif"}));
-          ++pos_;
-        }
-        break;
+        if (end == "else") RETURN_IF_ERROR(BlockTo("endif", &s->else_body));
+        if (end == "endif") RETURN_IF_ERROR(EndTag());
+        return s;
       }
-      RETURN_IF_ERROR(EndTag());
-      return s;
     }
     if (keyword == "for") {
       s->type = Stmt::Type::kFor;
@@ -142,11 +146,10 @@ class Parser {
       RETURN_IF_ERROR(EndTag());
       ASSIGN_OR_RETURN(s->body, ParseBody({"else", "endfor"}));
       if (Next().value == "else") {
+        RETURN_IF_ERROR(BlockTo("endfor", &s->else_body));
+      } else {
         RETURN_IF_ERROR(EndTag());
-        ASSIGN_OR_RETURN(s->else_body, ParseBody({"endfor"}));
-        ++pos_;
       }
-      RETURN_IF_ERROR(EndTag());
       return s;
     }
     if (keyword == "set") {
@@ -173,10 +176,7 @@ class Parser {
       if (IsOp("|")) {
         ASSIGN_OR_RETURN(s->expr, FilterChain(nullptr));
       }
-      RETURN_IF_ERROR(EndTag());
-      ASSIGN_OR_RETURN(s->body, ParseBody({"endset"}));
-      ++pos_;
-      RETURN_IF_ERROR(EndTag());
+      RETURN_IF_ERROR(BlockTo("endset", &s->body));
       return s;
     }
     if (keyword == "macro") {
@@ -197,21 +197,14 @@ class Parser {
         s->values.push_back(std::move(fallback));
       }
       ++pos_;
-      RETURN_IF_ERROR(EndTag());
-      ASSIGN_OR_RETURN(s->body, ParseBody({"endmacro"}));
-      ++pos_;
-      if (Peek().type == TokenType::kName) ++pos_;  // {% endmacro name %}
-      RETURN_IF_ERROR(EndTag());
+      RETURN_IF_ERROR(BlockTo("endmacro", &s->body));
       return s;
     }
     if (keyword == "filter") {
       s->type = Stmt::Type::kFilterBlock;
       --pos_;  // FilterChain expects to see the filter name after a '|'; fake it below
       ASSIGN_OR_RETURN(s->expr, FilterChain(nullptr, /*first_without_pipe=*/true));
-      RETURN_IF_ERROR(EndTag());
-      ASSIGN_OR_RETURN(s->body, ParseBody({"endfilter"}));
-      ++pos_;
-      RETURN_IF_ERROR(EndTag());
+      RETURN_IF_ERROR(BlockTo("endfilter", &s->body));
       return s;
     }
     if (keyword == "with") {
@@ -224,18 +217,12 @@ class Parser {
         s->targets.push_back(name);
         s->values.push_back(std::move(value));
       }
-      RETURN_IF_ERROR(EndTag());
-      ASSIGN_OR_RETURN(s->body, ParseBody({"endwith"}));
-      ++pos_;
-      RETURN_IF_ERROR(EndTag());
+      RETURN_IF_ERROR(BlockTo("endwith", &s->body));
       return s;
     }
     if (keyword == "generation") {
       s->type = Stmt::Type::kGeneration;
-      RETURN_IF_ERROR(EndTag());
-      ASSIGN_OR_RETURN(s->body, ParseBody({"endgeneration"}));
-      ++pos_;
-      RETURN_IF_ERROR(EndTag());
+      RETURN_IF_ERROR(BlockTo("endgeneration", &s->body));
       return s;
     }
     if (keyword == "break" || keyword == "continue") {
@@ -307,24 +294,22 @@ class Parser {
     return e;
   }
 
-  absl::StatusOr<ExprPtr> Or() {
-    ASSIGN_OR_RETURN(ExprPtr left, And());
-    while (IsName("or")) {
+  // `sub (keyword sub)*`, left-associative: the 'or' and 'and' levels.
+  template <typename Sub>
+  absl::StatusOr<ExprPtr> KeywordLevel(const char* keyword, Sub sub) {
+    ASSIGN_OR_RETURN(ExprPtr left, sub());
+    while (IsName(keyword)) {
       ++pos_;
-      ASSIGN_OR_RETURN(ExprPtr right, And());
-      left = Binary("or", std::move(left), std::move(right));
+      ASSIGN_OR_RETURN(ExprPtr right, sub());
+      left = Binary(keyword, std::move(left), std::move(right));
     }
     return left;
   }
-
+  absl::StatusOr<ExprPtr> Or() {
+    return KeywordLevel("or", [&] { return And(); });
+  }
   absl::StatusOr<ExprPtr> And() {
-    ASSIGN_OR_RETURN(ExprPtr left, Not());
-    while (IsName("and")) {
-      ++pos_;
-      ASSIGN_OR_RETURN(ExprPtr right, Not());
-      left = Binary("and", std::move(left), std::move(right));
-    }
-    return left;
+    return KeywordLevel("and", [&] { return Not(); });
   }
 
   absl::StatusOr<ExprPtr> Not() {
@@ -520,14 +505,18 @@ class Parser {
         ++pos_;
         ASSIGN_OR_RETURN(node, Subscript(std::move(node)));
       } else if (IsOp("(")) {
-        ExprPtr call = Make(Expr::Type::kCall);
-        call->children.push_back(std::move(node));
-        RETURN_IF_ERROR(CallArgs(call.get()));
-        node = std::move(call);
+        ASSIGN_OR_RETURN(node, Call(std::move(node)));
       } else {
         return node;
       }
     }
+  }
+
+  absl::StatusOr<ExprPtr> Call(ExprPtr callee) {
+    ExprPtr call = Make(Expr::Type::kCall);
+    call->children.push_back(std::move(callee));
+    RETURN_IF_ERROR(CallArgs(call.get()));
+    return call;
   }
 
   absl::StatusOr<ExprPtr> Subscript(ExprPtr node) {
@@ -613,10 +602,7 @@ class Parser {
         }
         node = std::move(test);
       } else if (IsOp("(")) {
-        ExprPtr call = Make(Expr::Type::kCall);
-        call->children.push_back(std::move(node));
-        RETURN_IF_ERROR(CallArgs(call.get()));
-        node = std::move(call);
+        ASSIGN_OR_RETURN(node, Call(std::move(node)));
       } else {
         return node;
       }

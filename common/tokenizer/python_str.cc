@@ -55,6 +55,35 @@ char32_t ToUpper(char32_t cp) {
   return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(cp)));
 }
 
+char32_t ToTitle(char32_t cp) {
+  return static_cast<char32_t>(utf8proc_totitle(static_cast<utf8proc_int32_t>(cp)));
+}
+
+// The upper-case mappings of Unicode's SpecialCasing.txt that Python applies and utf8proc's
+// one-to-one tables lack, for the Latin letters text actually contains: sharp s and the ff-st
+// ligatures. (Greek iota-subscript forms and rarer ones keep their simple mapping.)
+const char* SpecialUpper(char32_t cp) {
+  switch (cp) {
+    case 0x00DF:
+      return "SS";
+    case 0xFB00:
+      return "FF";
+    case 0xFB01:
+      return "FI";
+    case 0xFB02:
+      return "FL";
+    case 0xFB03:
+      return "FFI";
+    case 0xFB04:
+      return "FFL";
+    case 0xFB05:
+    case 0xFB06:
+      return "ST";
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 bool IsSpace(char32_t cp) { return IsUnicodeWhitespace(cp) || (cp >= 0x1C && cp <= 0x1F); }
@@ -117,8 +146,8 @@ std::vector<std::string> Split(std::string_view s, const std::optional<std::stri
     parts.emplace_back(s.substr(0, end));
     return {parts.rbegin(), parts.rend()};
   }
-  // Whitespace runs: empty parts vanish, and the rest after the last cut keeps its inner spaces
-  // but loses leading (split) or trailing (rsplit) whitespace.
+  // Whitespace runs: empty parts vanish; the rest after the last cut loses the whitespace next
+  // to the cut and keeps the rest.
   std::u32string u = ToU32(s);
   if (from_right) std::reverse(u.begin(), u.end());
   size_t i = 0;
@@ -127,9 +156,7 @@ std::vector<std::string> Split(std::string_view s, const std::optional<std::stri
     while (i < u.size() && IsSpace(u[i])) ++i;
     if (i == u.size()) break;
     if (maxsplit >= 0 && cuts == maxsplit) {
-      size_t end = u.size();
-      while (end > i && IsSpace(u[end - 1])) --end;
-      std::u32string rest = u.substr(i, end - i);
+      std::u32string rest = u.substr(i);  // keeps its whitespace at the far end
       if (from_right) std::reverse(rest.begin(), rest.end());
       parts.push_back(FromU32(rest));
       break;
@@ -147,12 +174,24 @@ std::vector<std::string> Split(std::string_view s, const std::optional<std::stri
 }
 
 std::string Lower(std::string_view s) { return MapCodePoints(s, ToLower); }
-std::string Upper(std::string_view s) { return MapCodePoints(s, ToUpper); }
+std::string Upper(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t pos = 0; pos < s.size();) {
+    const char32_t cp = NextCodePoint(s, &pos);
+    if (const char* special = SpecialUpper(cp)) {
+      out += special;
+    } else {
+      AppendUtf8(ToUpper(cp), &out);
+    }
+  }
+  return out;
+}
 
 std::string Title(std::string_view s) {
   bool previous_cased = false;
   return MapCodePoints(s, [&](char32_t cp) {
-    char32_t out = previous_cased ? ToLower(cp) : ToUpper(cp);
+    char32_t out = previous_cased ? ToLower(cp) : ToTitle(cp);
     previous_cased = IsCased(cp);
     return out;
   });
@@ -161,7 +200,7 @@ std::string Title(std::string_view s) {
 std::string Capitalize(std::string_view s) {
   bool first = true;
   return MapCodePoints(s, [&](char32_t cp) {
-    char32_t out = first ? ToUpper(cp) : ToLower(cp);
+    char32_t out = first ? ToTitle(cp) : ToLower(cp);
     first = false;
     return out;
   });

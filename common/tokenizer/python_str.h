@@ -28,7 +28,9 @@ std::string Strip(std::string_view s, const std::optional<std::string>& chars, b
 std::vector<std::string> Split(std::string_view s, const std::optional<std::string>& sep,
                                int64_t maxsplit, bool from_right);
 
-// str.lower / upper / title / capitalize with Unicode simple case mappings.
+// str.lower / upper / title / capitalize with Unicode's simple case mappings (title case for
+// the first letters), plus upper-casing sharp s and the Latin ligatures to two or three letters
+// as Python does.
 std::string Lower(std::string_view s);
 std::string Upper(std::string_view s);
 std::string Title(std::string_view s);

@@ -48,6 +48,16 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromParts(TokenizerParts p
   if (!tok->parts_.chat_template.empty()) {
     auto format = DetectChatFormat(tok->parts_.chat_template);
     if (format.ok()) tok->chat_format_ = *format;
+    auto compiled = ChatTemplate::FromJinja(tok->parts_.chat_template,
+                                            tok->parts_.chat_template_special_tokens);
+    if (compiled.ok()) {
+      tok->chat_template_ = *std::move(compiled);
+    } else {
+      tok->chat_template_status_ = compiled.status();
+    }
+  } else {
+    tok->chat_template_status_ =
+        absl::FailedPreconditionError("tokenizer_config.json has no chat_template");
   }
   return tok;
 }
@@ -182,11 +192,8 @@ bool Tokenizer::IsSpecial(int32_t id) const { return id >= 0 && id < vocab_size(
 
 absl::StatusOr<std::string> Tokenizer::ApplyChatTemplate(absl::Span<const ChatMessage> messages,
                                                          const ChatTemplateOptions& options) const {
-  if (!chat_format_) {
-    return absl::FailedPreconditionError(
-        "tokenizer has no recognized chat template; pass a format to RenderChat");
-  }
-  return RenderChat(*chat_format_, messages, options);
+  if (chat_template_ == nullptr) return chat_template_status_;
+  return chat_template_->Render(messages, options);
 }
 
 }  // namespace flywheel::tokenizer

@@ -43,6 +43,7 @@ struct TokenizerParts {
   std::vector<AddedToken> added_tokens;
   // From tokenizer_config.json (all optional).
   std::string chat_template;
+  nlohmann::ordered_json chat_template_special_tokens;  // ChatTemplateSpecialTokens
   std::optional<std::string> eos_token, bos_token, pad_token;
 };
 
@@ -95,11 +96,16 @@ class Tokenizer {
   std::optional<int32_t> bos_id() const { return bos_id_; }
   std::optional<int32_t> pad_id() const { return pad_id_; }
 
-  // The chat format recognized in tokenizer_config.json's template, if any.
+  // The named chat format tokenizer_config.json's template resembles, if any.
   std::optional<ChatFormat> chat_format() const { return chat_format_; }
 
-  // Renders messages with chat_format(). FailedPrecondition if none was recognized (use
-  // RenderChat with an explicit format then).
+  // tokenizer_config.json's own chat template, compiled; null when it has none or it does not
+  // parse (ApplyChatTemplate then reports why).
+  const ChatTemplate* chat_template() const { return chat_template_.get(); }
+
+  // Renders messages with tokenizer_config.json's own template, as transformers'
+  // apply_chat_template would. FailedPrecondition if the config has no template; the
+  // template's parse or render error otherwise.
   absl::StatusOr<std::string> ApplyChatTemplate(absl::Span<const ChatMessage> messages,
                                                 const ChatTemplateOptions& options = {}) const;
 
@@ -120,6 +126,8 @@ class Tokenizer {
   absl::flat_hash_map<std::string, int32_t> added_by_content_;
   std::optional<int32_t> eos_id_, bos_id_, pad_id_;
   std::optional<ChatFormat> chat_format_;
+  std::unique_ptr<ChatTemplate> chat_template_;
+  absl::Status chat_template_status_;  // why chat_template_ is null
 };
 
 }  // namespace flywheel::tokenizer

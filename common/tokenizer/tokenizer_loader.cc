@@ -177,6 +177,7 @@ absl::Status ParseConfig(std::string_view text, TokenizerParts* parts) {
     return absl::InvalidArgumentError("tokenizer_config.json: expected an object");
   }
   ASSIGN_OR_RETURN(parts->chat_template, ChatTemplateSource(config));
+  parts->chat_template_special_tokens = ChatTemplateSpecialTokens(config);
   ASSIGN_OR_RETURN(parts->eos_token, TokenName(config, "eos_token"));
   ASSIGN_OR_RETURN(parts->bos_token, TokenName(config, "bos_token"));
   ASSIGN_OR_RETURN(parts->pad_token, TokenName(config, "pad_token"));

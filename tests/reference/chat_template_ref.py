@@ -3,6 +3,7 @@ transformers' apply_chat_template drives it (transformers itself is not needed).
 
   chat_template_ref.py --tokenizer-config FILE < conversations.jsonl
   chat_template_ref.py --template FILE < variables.jsonl
+  chat_template_ref.py --cases < cases.jsonl   # each line: {"template": source, ...variables}
 
 Input lines are what `flywheel chat-template` reads: {"messages": [...], "add_generation_prompt":
 bool, "tools": [...], "documents": [...], ...extra template variables}. Each output line is
@@ -90,7 +91,20 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--tokenizer-config")
     src.add_argument("--template")
+    src.add_argument("--cases", action="store_true")
     args = ap.parse_args()
+    env = environment()
+    if args.cases:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            case = json.loads(line)
+            try:
+                result = {"text": env.from_string(case.pop("template")).render(**case)}
+            except Exception as e:
+                result = {"error": f"{type(e).__name__}: {e}"}
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
     if args.tokenizer_config:
         with open(args.tokenizer_config, encoding="utf-8") as f:
             config = json.load(f)
@@ -98,7 +112,7 @@ def main():
     else:
         with open(args.template, encoding="utf-8") as f:
             source, specials = f.read(), {}
-    template = environment().from_string(source)
+    template = env.from_string(source)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/tokenizer/utf8.h"
 #include "nlohmann/json.hpp"
+#include "tests/util/subprocess.h"
 
 namespace flywheel::tokenizer::testing {
 namespace {
@@ -146,6 +147,47 @@ std::vector<std::string> RandomTexts(size_t count, uint32_t seed) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<nlohmann::ordered_json>> ReadJsonLines(const std::string& name) {
+  const std::string path = absl::StrCat(FLYWHEEL_TOKENIZER_TEST_DIR, "/data/", name);
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::vector<nlohmann::ordered_json> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", out.size() + 1));
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<nlohmann::ordered_json>> Jinja2Reference(const std::string& args,
+                                                                    const std::string& data_file) {
+  fs::path dir = fs::temp_directory_path() / absl::StrCat("flywheel_jinja_", getpid());
+  fs::create_directories(dir);
+  const fs::path out = dir / "out.jsonl";
+  const std::string cmd = absl::StrCat(
+      flywheel::testing::ReferencePython(), " ",
+      ShellQuote(flywheel::testing::SourceDir() + "/tests/reference/chat_template_ref.py"), " ",
+      args, " < ", ShellQuote(absl::StrCat(FLYWHEEL_TOKENIZER_TEST_DIR, "/data/", data_file)),
+      " > ", ShellQuote(out.string()));
+  std::string log;
+  if (flywheel::testing::RunCommand(cmd, &log) != 0) {
+    fs::remove_all(dir);
+    return absl::InternalError(
+        absl::StrCat(cmd, " failed (it needs python3-jinja2: scripts/install_deps.sh):\n", log));
+  }
+  std::ifstream in(out);
+  std::vector<nlohmann::ordered_json> results;
+  std::string line;
+  while (std::getline(in, line)) results.push_back(nlohmann::ordered_json::parse(line));
+  fs::remove_all(dir);
+  return results;
 }
 
 std::string Escaped(const std::string& text) {

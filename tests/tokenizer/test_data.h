@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 
 namespace flywheel::tokenizer::testing {
 
@@ -32,6 +33,15 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> JsEncode(const std::vector<std
 // `count` random strings (seeded) over Unicode blocks every Unicode version since 6.0 assigns
 // the same way, mixed with whitespace runs, digits and chat-template markers.
 std::vector<std::string> RandomTexts(size_t count, uint32_t seed);
+
+// Runs tests/reference/chat_template_ref.py (python3-jinja2 as transformers drives it) with
+// `args` (e.g. "--cases" or "--tokenizer-config FILE") on the JSON lines of tests/tokenizer/data/
+// `data_file`; returns one {"text": ...} or {"error": ...} object per input line.
+absl::StatusOr<std::vector<nlohmann::ordered_json>> Jinja2Reference(const std::string& args,
+                                                                    const std::string& data_file);
+
+// The JSON lines of tests/tokenizer/data/`name`, key order kept.
+absl::StatusOr<std::vector<nlohmann::ordered_json>> ReadJsonLines(const std::string& name);
 
 // A printable, escaped form of a text for failure messages.
 std::string Escaped(const std::string& text);
