@@ -107,11 +107,11 @@ struct StepRecord {
 // Thread safety: Record() runs on the engine thread; the other methods on any thread.
 class StepLog {
  public:
-  // Installs the hook; call before the engine gets any work (Generate's lock then publishes it).
-  void Attach(rollout::EngineStats* stats) {
-    stats->on_step = [this, stats](double) {
+  // The engine's on_step hook; set it in EngineOptions before Engine::Create.
+  void Attach(rollout::EngineOptions* options) {
+    options->on_step = [this](double, const rollout::EngineStats& stats) {
       std::lock_guard<std::mutex> lock(mu_);
-      records_.push_back({Now(), stats->generated_tokens.load(), stats->prefill_tokens.load()});
+      records_.push_back({Now(), stats.generated_tokens.load(), stats.prefill_tokens.load()});
     };
   }
   void Clear() {
@@ -197,12 +197,12 @@ std::vector<BenchResult> RunDecode(const BenchContext& ctx, double read_bandwidt
   rollout::EngineOptions opt;
   opt.threads = ctx.threads;
   opt.kv_blocks = 2048;  // Batch 64 needs ~640 blocks of 16 for 16 + 128 tokens each.
+  log.Attach(&opt);
   auto engine = rollout::Engine::Create(std::move(*tf), opt);
   if (!engine.ok()) {
     std::fprintf(stderr, "rollout bench: %s\n", engine.status().ToString().c_str());
     return results;
   }
-  log.Attach(&(*engine)->stats());
 
   // All weights once per step, num_params × 4 bytes (the embedding table is read one row per
   // token, so the true figure is ~13% lower for this model and the roofline slightly higher).
@@ -311,11 +311,11 @@ absl::StatusOr<PushFigures> PushWhileDecoding(const model::ModelConfig& config,
   rollout::EngineOptions opt;
   opt.threads = ctx.threads;
   opt.kv_blocks = kSamples * (config.max_position_embeddings / opt.block_size + 1) + 8;
+  log.Attach(&opt);
   auto engine = rollout::Engine::Create(std::move(*tf), opt);
   if (!engine.ok()) return engine.status();
-  log.Attach(&(*engine)->stats());
 
-  rollout::RolloutService service(engine->get(), nullptr, "", rollout::SamplingDefaults{});
+  rollout::RolloutService service(engine->get(), nullptr, "");
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "learner/arith_task.h"
+#include "learner/tasks/arith_task.h"
 
 namespace flywheel::cli {
 

@@ -9,7 +9,7 @@
 
 #include "common/tokenizer/byte_level_tokenizer.h"
 #include "flywheel/v1/learner.pb.h"
-#include "learner/arith_task.h"
+#include "learner/tasks/arith_task.h"
 
 namespace flywheel::cli {
 

@@ -17,6 +17,7 @@
 #include "cli/local_cluster.h"
 #include "cli/model_init.h"
 #include "common/base/status_macros.h"
+#include "common/rpc/client.h"
 
 namespace flywheel::cli {
 namespace {
@@ -50,7 +51,7 @@ absl::StatusOr<v1::Job> RunJob(v1::JobService::Stub* stub, const std::string& ad
                                const v1::JobSpec& spec, const DemoRunOptions& o,
                                std::vector<v1::StepMetrics>* metrics) {
   grpc::ClientContext context;
-  SetDeadline(&context, kSubmitTimeoutSeconds);
+  rpc::SetDeadline(&context, kSubmitTimeoutSeconds);
   v1::SubmitJobRequest request;
   *request.mutable_spec() = spec;
   v1::Job submitted;

@@ -10,7 +10,7 @@
 #include "cli/arith_files.h"
 #include "cli/command.h"
 #include "common/base/flags.h"
-#include "learner/arith_task.h"
+#include "learner/tasks/arith_task.h"
 
 namespace flywheel::cli {
 namespace {

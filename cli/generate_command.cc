@@ -12,10 +12,9 @@
 #include "cli/command.h"
 #include "cli/json_floats.h"
 #include "common/base/flags.h"
+#include "common/rpc/client.h"
 #include "common/rpc/status.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::cli {
@@ -95,11 +94,9 @@ int Generate(const std::vector<std::string>& raw_args) {
   s->set_ignore_eos(flags->Has("ignore-eos"));
   if (auto stop = flags->Get("stop")) s->add_stop(*stop);
 
-  auto channel = grpc::CreateChannel(*flags->Get("server"), grpc::InsecureChannelCredentials());
-  auto stub = v1::RolloutService::NewStub(channel);
+  auto stub = v1::RolloutService::NewStub(rpc::MakeChannel(*flags->Get("server")));
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000)));
+  rpc::SetDeadline(&ctx, *timeout);
   v1::GenerateResponse resp;
   grpc::Status st = stub->Generate(&ctx, req, &resp);
   if (!st.ok()) {

@@ -168,9 +168,9 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(std::string_view text, SpecFormat forma
 void ResolveSpecPaths(const std::filesystem::path& base_dir, v1::JobSpec* spec) {
   const std::filesystem::path base =
       base_dir.empty() ? std::filesystem::current_path() : std::filesystem::absolute(base_dir);
-  for (std::string* p :
-       {spec->mutable_policy_model_dir(), spec->mutable_reference_model_dir(),
-        spec->mutable_dataset(), spec->mutable_eval_dataset(), spec->mutable_checkpoint_dir()}) {
+  for (std::string* p : {spec->mutable_policy_model_dir(), spec->mutable_reference_model_dir(),
+                         spec->mutable_dataset(), spec->mutable_eval_dataset(),
+                         spec->mutable_checkpoint_dir(), spec->mutable_sample_dump_dir()}) {
     if (p->empty() || std::filesystem::path(*p).is_absolute()) continue;
     *p = (base / *p).lexically_normal().string();
   }

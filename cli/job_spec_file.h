@@ -28,7 +28,8 @@ SpecFormat GuessSpecFormat(const std::string& path, std::string_view text);
 absl::StatusOr<v1::JobSpec> ParseJobSpec(std::string_view text, SpecFormat format,
                                          const std::string& source);
 
-// Makes policy_model_dir, reference_model_dir, dataset, eval_dataset and checkpoint_dir absolute:
+// Makes policy_model_dir, reference_model_dir, dataset, eval_dataset, checkpoint_dir and
+// sample_dump_dir absolute:
 // a relative one is joined to `base_dir` (itself made absolute against the working directory) and
 // normalised. Empty fields stay empty.
 void ResolveSpecPaths(const std::filesystem::path& base_dir, v1::JobSpec* spec);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/learner_client.h"
+#include "common/rpc/client.h"
 #include "common/rpc/status.h"
 
 namespace flywheel::cli {
@@ -100,7 +101,7 @@ std::string ProgressLine(const v1::Job& job, const v1::StepMetrics& last, double
 absl::StatusOr<v1::Job> FollowJob(v1::JobService::Stub* stub, const std::string& id,
                                   const WatchOptions& options) {
   grpc::ClientContext context;
-  SetDeadline(&context, kWatchDeadlineSeconds);
+  rpc::SetDeadline(&context, kWatchDeadlineSeconds);
   v1::WatchJobRequest request;
   request.set_id(id);
   auto reader = stub->WatchJob(&context, request);

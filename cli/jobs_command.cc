@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/learner_client.h"
 #include "common/base/flags.h"
+#include "common/rpc/client.h"
 
 namespace flywheel::cli {
 namespace {
@@ -26,7 +27,7 @@ int Jobs(const std::vector<std::string>& args) {
   const std::string address = flags->GetOr("learner", DefaultLearnerAddress());
   auto stub = ConnectLearner(address);
   grpc::ClientContext context;
-  SetDeadline(&context, kTimeoutSeconds);
+  rpc::SetDeadline(&context, kTimeoutSeconds);
   v1::ListJobsResponse response;
   const grpc::Status st = stub->ListJobs(&context, v1::ListJobsRequest(), &response);
   if (!st.ok()) {

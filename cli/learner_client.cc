@@ -5,9 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/auth.h"
+#include "common/rpc/client.h"
 #include "common/rpc/status.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 
 namespace flywheel::cli {
 
@@ -17,7 +16,7 @@ std::string DefaultLearnerAddress() {
 }
 
 std::unique_ptr<v1::JobService::Stub> ConnectLearner(const std::string& address) {
-  return v1::JobService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return v1::JobService::NewStub(rpc::MakeChannel(address));
 }
 
 absl::StatusOr<std::string> ClientToken(const std::optional<std::string>& token_file) {
@@ -25,11 +24,6 @@ absl::StatusOr<std::string> ClientToken(const std::optional<std::string>& token_
   const char* env = std::getenv("FLYWHEEL_TOKEN_FILE");
   if (env != nullptr && *env != '\0') return rpc::ReadTokenFile(env);
   return std::string();
-}
-
-void SetDeadline(grpc::ClientContext* context, double seconds) {
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
 }
 
 std::string JobStateName(v1::JobState state) {
@@ -78,7 +72,7 @@ absl::StatusOr<std::unique_ptr<LearnerWriteCall>> PrepareWriteCall(const Flags& 
   auto call = std::make_unique<LearnerWriteCall>();
   call->address = flags.GetOr("learner", DefaultLearnerAddress());
   call->stub = ConnectLearner(call->address);
-  SetDeadline(&call->context, timeout_seconds);
+  rpc::SetDeadline(&call->context, timeout_seconds);
   rpc::AddBearer(&call->context, *token);
   return call;
 }

@@ -24,9 +24,6 @@ std::unique_ptr<v1::JobService::Stub> ConnectLearner(const std::string& address)
 // named by $FLYWHEEL_TOKEN_FILE, else "" (no auth). Errors when the file cannot be read.
 absl::StatusOr<std::string> ClientToken(const std::optional<std::string>& token_file);
 
-// Sets a deadline `seconds` from now on `context`.
-void SetDeadline(grpc::ClientContext* context, double seconds);
-
 // One write RPC (SubmitJob, CancelJob) as the job commands make it: the learner from --learner
 // (else DefaultLearnerAddress()), a context with the deadline and the bearer token from
 // --token-file (see ClientToken).

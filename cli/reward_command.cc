@@ -10,10 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "cli/command.h"
 #include "common/base/flags.h"
+#include "common/rpc/client.h"
 #include "common/rpc/status.h"
 #include "flywheel/v1/reward.grpc.pb.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::cli {
@@ -66,8 +65,7 @@ int Reward(const std::vector<std::string>& args) {
     std::fprintf(stderr, "flywheel reward: cannot read %s\n", flags->Get("file")->c_str());
     return 1;
   }
-  auto stub = v1::RewardService::NewStub(
-      grpc::CreateChannel(*flags->Get("server"), grpc::InsecureChannelCredentials()));
+  auto stub = v1::RewardService::NewStub(rpc::MakeChannel(*flags->Get("server")));
   bool any_error = false;
   // Each input line becomes either a request item or an immediate error, printed in line order.
   std::vector<std::pair<int, std::string>> pending;  // (item index or -1, error)
@@ -76,8 +74,7 @@ int Reward(const std::vector<std::string>& args) {
     v1::ScoreRewardsResponse resp;
     if (req.items_size() > 0) {
       grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000)));
+      rpc::SetDeadline(&ctx, *timeout);
       grpc::Status st = stub->Score(&ctx, req, &resp);
       if (!st.ok()) {
         std::fprintf(stderr, "flywheel reward: %s: %s\n", flags->Get("server")->c_str(),

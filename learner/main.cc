@@ -11,18 +11,16 @@
 //   flywheel-learner metrics on HOST:PORT
 // SIGTERM or SIGINT stops it: the running job stops where it is (to resume on restart).
 #include <filesystem>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/daemon.h"
-#include "common/base/flags.h"
 #include "common/base/logging.h"
 #include "common/metrics/metrics_server.h"
 #include "common/rpc/auth.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server_builder.h"
-#include "learner/job_service.h"
-#include "learner/learner_metrics.h"
+#include "common/rpc/daemon_main.h"
+#include "learner/jobs/job_board.h"
+#include "learner/jobs/job_service.h"
+#include "learner/jobs/learner_metrics.h"
 
 namespace {
 
@@ -43,87 +41,66 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   using namespace flywheel;
-  BlockStopSignals();  // Before any thread starts: the main thread waits for them below.
   int exit_code = 0;
-  auto flags = Flags::ParseOrUsage(
-      kProgram, std::vector<std::string>(argv + 1, argv + argc),
-      {"listen", "metrics-listen", "state-dir", "threads", "auth-token-file", "server-token-file",
-       "probe-timeout"},
-      {}, {"listen", "metrics-listen", "state-dir"}, kUsage, &exit_code);
-  if (!flags) return exit_code;
-  auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
-  if (!threads.ok()) return ReportStartupFailure(kProgram, threads.status());
-  if (*threads < 1) {
-    return ReportStartupFailure(kProgram, absl::InvalidArgumentError("--threads must be >= 1"));
-  }
-  auto probe = flags->GetDouble("probe-timeout", 3.0);
+  auto setup = rpc::StartDaemon(kProgram, argc, argv,
+                                {.valued = {"state-dir", "server-token-file", "probe-timeout"},
+                                 .required = {"state-dir"},
+                                 .auth_token_file = true,
+                                 .usage = kUsage},
+                                &exit_code);
+  if (!setup) return exit_code;
+  const Flags& flags = setup->flags;
+  auto probe = flags.GetDouble("probe-timeout", 3.0);
   if (!probe.ok()) return ReportStartupFailure(kProgram, probe.status());
   if (!(*probe > 0)) {
     return ReportStartupFailure(kProgram,
                                 absl::InvalidArgumentError("--probe-timeout must be > 0"));
   }
-  std::string token;
-  if (auto f = flags->Get("server-token-file")) {
+  std::string server_token;
+  if (auto f = flags.Get("server-token-file")) {
     auto t = rpc::ReadTokenFile(*f);
     if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
-    token = *t;
+    server_token = *t;
   }
-  std::string auth_token;
-  if (auto f = flags->Get("auth-token-file")) {
-    auto t = rpc::ReadTokenFile(*f);
-    if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
-    auth_token = *t;
-  }
-  const std::string state_dir = *flags->Get("state-dir");
+  const std::string state_dir = *flags.Get("state-dir");
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) {
-    return ReportStartupFailure(
-        kProgram, absl::PermissionDeniedError(absl::StrCat("cannot create ", state_dir, ": ",
-                                                           ec.message())));
+    return ReportStartupFailure(kProgram, absl::PermissionDeniedError(absl::StrCat(
+                                              "cannot create ", state_dir, ": ", ec.message())));
   }
   auto store = learner::JobStore::Open((std::filesystem::path(state_dir) / "jobs.db").string());
   if (!store.ok()) return ReportStartupFailure(kProgram, store.status());
 
-  auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
+  const std::string metrics_listen = *flags.Get("metrics-listen");
+  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
   if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   learner::LearnerMetrics metrics(metrics_server->get());
   learner::JobEvents events;
-  ThreadPool pool(static_cast<int>(*threads));
+  learner::JobBoard board(store->get(), &events, &metrics);
+  ThreadPool pool(setup->threads);
 
   learner::RunnerEnv env;
-  env.store = store->get();
-  env.events = &events;
-  env.metrics = &metrics;
+  env.board = &board;
   env.pool = &pool;
   env.state_dir = state_dir;
-  env.server_token = token;
+  env.server_token = server_token;
   learner::SpecCheckOptions check;
   check.probe_timeout_seconds = *probe;
-  check.bearer_token = token;
-  learner::JobServiceImpl service(env, check, auth_token);
+  check.bearer_token = server_token;
+  learner::JobServiceImpl service(env, check, setup->auth_token);
 
-  grpc::ServerBuilder builder;
-  int port = 0;
-  const std::string listen = *flags->Get("listen");
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return ReportStartupFailure(kProgram,
-                                absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
-  }
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service}, {});
+  if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
   if (absl::Status s = service.Start(); !s.ok()) return ReportStartupFailure(kProgram, s);
-  AnnounceAddress(kProgram, "listening on", listen, port);
-  AnnounceAddress(kProgram, "metrics on", *flags->Get("metrics-listen"),
-                  (*metrics_server)->port());
-  FW_LOG(INFO) << "state in " << state_dir << ", " << *threads << " threads";
+  AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
+  FW_LOG(INFO) << "state in " << state_dir << ", " << setup->threads << " threads";
 
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";
   service.Shutdown();  // Stops the running job; its record stays RUNNING to resume.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  server->Wait();
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  (*server)->Wait();
   FW_LOG(INFO) << "stopped";
   return 0;
 }

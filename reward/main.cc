@@ -15,8 +15,7 @@
 #include "common/base/flags.h"
 #include "common/base/logging.h"
 #include "common/metrics/metrics_server.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server_builder.h"
+#include "common/rpc/daemon_main.h"
 #include "reward/reward_service.h"
 #include "reward/rollout_judge.h"
 
@@ -35,51 +34,41 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   using namespace flywheel;
-  BlockStopSignals();  // Before any thread starts: the main thread waits for them below.
+  constexpr char kProgram[] = "flywheel-reward";
   int exit_code = 0;
-  auto flags =
-      Flags::ParseOrUsage("flywheel-reward", std::vector<std::string>(argv + 1, argv + argc),
-                          {"listen", "metrics-listen", "judge", "threads", "item-timeout"}, {},
-                          {"listen", "metrics-listen"}, kUsage, &exit_code);
-  if (!flags) return exit_code;
-  auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
-  auto timeout = flags->GetDouble("item-timeout", 10);
-  if (!threads.ok()) return ReportStartupFailure("flywheel-reward", threads.status());
-  if (!timeout.ok()) return ReportStartupFailure("flywheel-reward", timeout.status());
-  if (*threads < 1 || !(*timeout > 0))
-    return ReportStartupFailure(
-        "flywheel-reward",
-        absl::InvalidArgumentError("--threads and --item-timeout must be positive"));
+  auto setup = rpc::StartDaemon(kProgram, argc, argv,
+                                {.valued = {"judge", "item-timeout"}, .usage = kUsage}, &exit_code);
+  if (!setup) return exit_code;
+  const Flags& flags = setup->flags;
+  auto timeout = flags.GetDouble("item-timeout", 10);
+  if (!timeout.ok()) return ReportStartupFailure(kProgram, timeout.status());
+  if (!(*timeout > 0)) {
+    return ReportStartupFailure(kProgram,
+                                absl::InvalidArgumentError("--item-timeout must be positive"));
+  }
 
-  auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
-  if (!metrics_server.ok()) return ReportStartupFailure("flywheel-reward", metrics_server.status());
+  const std::string metrics_listen = *flags.Get("metrics-listen");
+  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   reward::RewardMetrics metrics(metrics_server->get());
   std::unique_ptr<reward::RolloutJudge> judge;
-  if (auto addr = flags->Get("judge")) judge = std::make_unique<reward::RolloutJudge>(*addr);
+  if (auto addr = flags.Get("judge")) judge = std::make_unique<reward::RolloutJudge>(*addr);
   reward::RewardServiceOptions opt;
-  opt.threads = static_cast<int>(*threads);
+  opt.threads = setup->threads;
   opt.item_timeout_seconds = *timeout;
   reward::RewardService service(opt, judge.get(), &metrics);
 
-  grpc::ServerBuilder builder;
-  int port = 0;
-  const std::string listen = *flags->Get("listen");
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(256 << 20);  // Batches of long completions.
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0)
-    return ReportStartupFailure("flywheel-reward",
-                                absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
-  AnnounceAddress("flywheel-reward", "listening on", listen, port);
-  AnnounceAddress("flywheel-reward", "metrics on", *flags->Get("metrics-listen"),
-                  (*metrics_server)->port());
+  // Batches of long completions exceed gRPC's 4 MiB default.
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service},
+                                 {.max_receive_message_bytes = 256 << 20});
+  if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
+  AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
   FW_LOG(INFO) << "scoring with " << opt.threads << " workers"
-               << (judge ? ", judge at " + *flags->Get("judge") : "");
+               << (judge ? ", judge at " + *flags.Get("judge") : "");
 
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server->Wait();
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  (*server)->Wait();
   return 0;
 }

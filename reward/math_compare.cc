@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/mix.h"
 #include "reward/math_eval.h"
 #include "reward/text_util.h"
 
@@ -64,13 +65,6 @@ bool ScalarsEqual(const Value& g, bool g_percent, const Value& p, bool p_percent
                    : ValuesEqual(g, DivideBy100(p), options);
 }
 
-uint64_t SplitMix(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Compares expression `gi` of `g` with `pi` of `p`.
 bool ExprsEqual(const ParsedAnswer& g, int gi, bool g_percent, const ParsedAnswer& p, int pi,
                 bool p_percent, const CompareOptions& options) {
@@ -95,7 +89,8 @@ bool ExprsEqual(const ParsedAnswer& g, int gi, bool g_percent, const ParsedAnswe
   for (int k = 0; k < kIdentityPoints; ++k) {
     uint64_t state = 0x5EEDull + static_cast<uint64_t>(k);
     std::vector<double> point(gs.size());
-    for (double& x : point) x = 0.5 + 2.0 * static_cast<double>(SplitMix(state) >> 11) * 0x1p-53;
+    for (double& x : point)
+      x = 0.5 + 2.0 * static_cast<double>(SplitMixNext(state) >> 11) * 0x1p-53;
     SymbolLookup lookup = [&](std::string_view name, double* value) {
       auto it = std::lower_bound(gs.begin(), gs.end(), name);
       if (it == gs.end() || *it != name) return false;

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "reward/math_compare.h"
 #include "reward/math_extract.h"
+#include "reward/verdict.h"
 
 namespace flywheel::reward {
 
@@ -20,14 +21,6 @@ struct MathVerifyOptions {
   // Look only after the last </think> (see AnswerRegion): boxes inside the reasoning are drafts.
   bool answer_after_think = true;
   size_t max_answer_bytes = 1024;  // see InputLimits::max_answer_bytes
-};
-
-// What a verifier concluded about one completion. `answer` and `reason` are for logs and for the
-// per-item breakdown a user inspects when a reward looks wrong.
-struct Verdict {
-  bool correct = false;
-  std::string answer;  // the final answer as extracted (first one when there are several)
-  std::string reason;  // why it is wrong; empty when correct
 };
 
 // The gold answer in comparable form. A gold that is itself a solution ("... #### 18" or

@@ -3,15 +3,13 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/client.h"
 #include "common/rpc/status.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 
 namespace flywheel::reward {
 
 RolloutJudge::RolloutJudge(const std::string& address, double timeout_seconds)
-    : stub_(v1::RolloutService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+    : stub_(v1::RolloutService::NewStub(rpc::MakeChannel(address))),
       address_(address),
       timeout_seconds_(timeout_seconds) {}
 
@@ -26,8 +24,7 @@ absl::StatusOr<std::vector<double>> RolloutJudge::Score(const std::vector<JudgeQ
     }
   }
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds_ * 1000)));
+  rpc::SetDeadline(&ctx, timeout_seconds_);
   v1::ScoreResponse resp;
   grpc::Status st = stub_->Score(&ctx, req, &resp);
   if (!st.ok()) {

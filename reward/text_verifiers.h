@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "reward/math_extract.h"
-#include "reward/math_verifier.h"
 #include "reward/regex.h"
+#include "reward/verdict.h"
 
 namespace flywheel::reward {
 

@@ -532,7 +532,7 @@ bool Engine::Step() {
                 groups_.end());
   ++stats_.steps;
   UpdateGauges();
-  if (stats_.on_step) stats_.on_step(Now() - t0);
+  if (options_.on_step) options_.on_step(Now() - t0, stats_);
   return true;
 }
 

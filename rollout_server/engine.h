@@ -37,6 +37,9 @@ struct EngineOptions {
   int64_t max_n = 1024;                // samples per request
   int64_t max_score_tokens = 1 << 16;  // tokens per Score call
   int32_t max_score_top_k = 20;
+  // Called on the engine thread after each step with its wall time and the counters as of its
+  // end (for a latency histogram or a benchmark's log); may be null. Must not block.
+  std::function<void(double seconds, const struct EngineStats& stats)> on_step;
 };
 
 struct GenerateParams {
@@ -87,8 +90,6 @@ struct EngineStats {
   std::atomic<int64_t> steps{0};
   std::atomic<double> last_swap_pause{0};
   std::atomic<double> max_swap_pause{0};
-  // Called on the engine thread after each step with its wall time (for a histogram); may be null.
-  std::function<void(double)> on_step;
 };
 
 class Engine {

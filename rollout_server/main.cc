@@ -17,10 +17,8 @@
 #include "common/base/flags.h"
 #include "common/base/logging.h"
 #include "common/metrics/metrics_server.h"
-#include "common/rpc/auth.h"
+#include "common/rpc/daemon_main.h"
 #include "common/tokenizer/tokenizer.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server_builder.h"
 #include "rollout_server/rollout_metrics.h"
 #include "rollout_server/rollout_service.h"
 
@@ -45,82 +43,73 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   using namespace flywheel;
-  BlockStopSignals();  // Before any thread starts: the main thread waits for them below.
+  constexpr char kProgram[] = "flywheel-rollout";
   int exit_code = 0;
-  auto flags =
-      Flags::ParseOrUsage("flywheel-rollout", std::vector<std::string>(argv + 1, argv + argc),
-                          {"model", "listen", "metrics-listen", "threads", "auth-token-file",
-                           "kv-blocks", "block-size", "max-tokens-per-step", "max-running"},
-                          {}, {"model", "listen", "metrics-listen"}, kUsage, &exit_code);
-  if (!flags) return exit_code;
+  auto setup = rpc::StartDaemon(
+      kProgram, argc, argv,
+      {.valued = {"model", "kv-blocks", "block-size", "max-tokens-per-step", "max-running"},
+       .required = {"model"},
+       .auth_token_file = true,
+       .usage = kUsage},
+      &exit_code);
+  if (!setup) return exit_code;
+  const Flags& flags = setup->flags;
   rollout::EngineOptions opt;
-  auto threads = flags->GetInt("threads", std::max(1u, std::thread::hardware_concurrency()));
-  auto kv_blocks = flags->GetInt("kv-blocks", 4096);
-  auto block_size = flags->GetInt("block-size", 16);
-  auto step_tokens = flags->GetInt("max-tokens-per-step", 2048);
-  auto max_running = flags->GetInt("max-running", 256);
-  for (const auto* v : {&threads, &kv_blocks, &block_size, &step_tokens, &max_running}) {
-    if (!v->ok()) return ReportStartupFailure("flywheel-rollout", v->status());
-    if (**v < 1)
-      return ReportStartupFailure("flywheel-rollout",
+  auto kv_blocks = flags.GetInt("kv-blocks", 4096);
+  auto block_size = flags.GetInt("block-size", 16);
+  auto step_tokens = flags.GetInt("max-tokens-per-step", 2048);
+  auto max_running = flags.GetInt("max-running", 256);
+  for (const auto* v : {&kv_blocks, &block_size, &step_tokens, &max_running}) {
+    if (!v->ok()) return ReportStartupFailure(kProgram, v->status());
+    if (**v < 1) {
+      return ReportStartupFailure(kProgram,
                                   absl::InvalidArgumentError("numeric flags must be >= 1"));
+    }
   }
-  opt.threads = static_cast<int>(*threads);
+  opt.threads = setup->threads;
   opt.kv_blocks = *kv_blocks;
   opt.block_size = *block_size;
   opt.max_tokens_per_step = *step_tokens;
   opt.max_running = *max_running;
 
-  std::string token;
-  if (auto f = flags->Get("auth-token-file")) {
-    auto t = rpc::ReadTokenFile(*f);
-    if (!t.ok()) return ReportStartupFailure("flywheel-rollout", t.status());
-    token = *t;
-  }
-  const std::string dir = *flags->Get("model");
+  const std::string dir = *flags.Get("model");
   auto model = model::Transformer::Load(dir);
-  if (!model.ok()) return ReportStartupFailure("flywheel-rollout", model.status());
+  if (!model.ok()) return ReportStartupFailure(kProgram, model.status());
   std::unique_ptr<tokenizer::Tokenizer> tok;
   if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) {
     auto t = tokenizer::Tokenizer::FromFile(dir);
-    if (!t.ok()) return ReportStartupFailure("flywheel-rollout", t.status());
+    if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
     tok = std::move(*t);
   }
   auto generation = model::ReadGenerationConfig(dir);
-  if (!generation.ok()) return ReportStartupFailure("flywheel-rollout", generation.status());
+  if (!generation.ok()) return ReportStartupFailure(kProgram, generation.status());
   const rollout::SamplingDefaults defaults =
       rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr, tok.get());
   const int64_t num_params = (*model)->num_params();
+
+  const std::string metrics_listen = *flags.Get("metrics-listen");
+  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
+  rollout::RolloutMetrics metrics(metrics_server->get());
+  opt.on_step = [m = &metrics](double s, const rollout::EngineStats&) { m->ObserveStep(s); };
   auto engine = rollout::Engine::Create(std::move(*model), opt);
-  if (!engine.ok()) return ReportStartupFailure("flywheel-rollout", engine.status());
+  if (!engine.ok()) return ReportStartupFailure(kProgram, engine.status());
+  // The metrics server holds collectables weakly: this one lives as long as main().
+  auto engine_metrics = std::make_shared<rollout::EngineStatsCollector>(&(*engine)->stats());
+  (*metrics_server)->Add(engine_metrics);
 
-  auto metrics_server = metrics::MetricsServer::Start(*flags->Get("metrics-listen"));
-  if (!metrics_server.ok())
-    return ReportStartupFailure("flywheel-rollout", metrics_server.status());
-  auto metrics =
-      std::make_shared<rollout::RolloutMetrics>(metrics_server->get(), &(*engine)->stats());
-  (*metrics_server)->Add(metrics);
-  (*engine)->stats().on_step = [m = metrics.get()](double s) { m->ObserveStep(s); };
-
-  rollout::RolloutService service(engine->get(), tok.get(), token, defaults);
-  service.on_rpc_done = [m = metrics.get()](const std::string& method, const grpc::Status& st) {
-    m->CountRpc(method, st);
-  };
-  grpc::ServerBuilder builder;
-  int port = 0;
-  const std::string listen = *flags->Get("listen");
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  rollout::RolloutService service(
+      engine->get(), tok.get(), setup->auth_token,
+      [m = &metrics](const std::string& method, const grpc::Status& st) {
+        m->CountRpc(method, st);
+      },
+      defaults);
   // Weight pushes of large models arrive in chunks; bound a single message, not the stream.
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  builder.SetMaxSendMessageSize(256 << 20);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0)
-    return ReportStartupFailure("flywheel-rollout",
-                                absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
-  AnnounceAddress("flywheel-rollout", "listening on", listen, port);
-  AnnounceAddress("flywheel-rollout", "metrics on", *flags->Get("metrics-listen"),
-                  (*metrics_server)->port());
+  auto server = rpc::StartServer(
+      kProgram, *flags.Get("listen"), {&service},
+      {.max_receive_message_bytes = 64 << 20, .max_send_message_bytes = 256 << 20});
+  if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
+  AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
   FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads
                << " threads, " << opt.kv_blocks << " KV blocks of " << opt.block_size
                << (tok ? ", tokenizer" : ", no tokenizer")
@@ -130,8 +119,8 @@ int main(int argc, char** argv) {
   FW_LOG(INFO) << "signal " << sig << ": shutting down";
   (*engine)->Shutdown();  // Fails in-flight requests with UNAVAILABLE; their RPCs finish now.
   // Only streams still being read (weight pushes) can be left; a second of grace is plenty.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  server->Wait();
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  (*server)->Wait();
   FW_LOG(INFO) << "stopped";
   return 0;
 }

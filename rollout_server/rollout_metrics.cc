@@ -18,7 +18,7 @@ prometheus::MetricFamily Family(const std::string& name, const std::string& help
 
 }  // namespace
 
-RolloutMetrics::RolloutMetrics(metrics::MetricsServer* server, EngineStats* stats) : stats_(stats) {
+RolloutMetrics::RolloutMetrics(metrics::MetricsServer* server) {
   // Decode steps of a small CPU model take ~1 ms, prefill chunks up to seconds.
   step_ = &prometheus::BuildHistogram()
                .Name("flywheel_rollout_step_duration_seconds")
@@ -55,7 +55,7 @@ void RolloutMetrics::CountRpc(const std::string& method, const grpc::Status& sta
       .Increment();
 }
 
-std::vector<prometheus::MetricFamily> RolloutMetrics::Collect() const {
+std::vector<prometheus::MetricFamily> EngineStatsCollector::Collect() const {
   using prometheus::MetricType;
   const EngineStats& s = *stats_;
   return {

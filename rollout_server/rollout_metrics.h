@@ -1,6 +1,6 @@
 // The rollout daemon's Prometheus metrics. Engine levels and totals are read from EngineStats at
-// scrape time (a Collectable), so the engine thread pays nothing per token; the step latency
-// histogram and RPC counters live in the metrics server's registry.
+// scrape time (EngineStatsCollector), so the engine thread pays nothing per token; the step
+// latency histogram and RPC counters (RolloutMetrics) live in the metrics server's registry.
 #pragma once
 
 #include <memory>
@@ -14,20 +14,31 @@
 
 namespace flywheel::rollout {
 
-class RolloutMetrics : public prometheus::Collectable {
+// The step histogram and RPC counters; created before the engine, whose on_step hook feeds it.
+class RolloutMetrics {
  public:
-  // Registers everything with `server`; stats must outlive this object.
-  RolloutMetrics(metrics::MetricsServer* server, EngineStats* stats);
+  // Registers the families with `server`, which must outlive this object.
+  explicit RolloutMetrics(metrics::MetricsServer* server);
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
-  // For EngineStats::on_step.
+  // For EngineOptions::on_step.
   void ObserveStep(double seconds) { step_->Observe(seconds); }
+  // For the service's RPC observer.
   void CountRpc(const std::string& method, const grpc::Status& status);
 
  private:
-  EngineStats* stats_;
   prometheus::Histogram* step_;
   prometheus::Family<prometheus::Counter>* rpcs_;
+};
+
+// The engine's levels and totals, read at scrape time; add it to the metrics server once the
+// engine exists. stats must outlive it.
+class EngineStatsCollector : public prometheus::Collectable {
+ public:
+  explicit EngineStatsCollector(const EngineStats* stats) : stats_(stats) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const EngineStats* stats_;
 };
 
 }  // namespace flywheel::rollout

@@ -5,6 +5,7 @@
 #include "common/base/status_macros.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/status.h"
+#include "common/tokenizer/fingerprint.h"
 #include "rollout_server/weight_stager.h"
 
 namespace flywheel::rollout {
@@ -12,16 +13,19 @@ namespace flywheel::rollout {
 namespace v1 = ::flywheel::v1;
 
 RolloutService::RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer,
-                               std::string auth_token, SamplingDefaults defaults)
+                               std::string auth_token, RpcObserver on_rpc_done,
+                               SamplingDefaults defaults)
     : engine_(engine),
       tokenizer_(tokenizer),
       auth_token_(std::move(auth_token)),
       defaults_(std::move(defaults)),
-      layout_(engine->config()) {}
+      layout_(engine->config()),
+      tokenizer_fingerprint_(tokenizer != nullptr ? tokenizer::Fingerprint(*tokenizer) : ""),
+      on_rpc_done_(std::move(on_rpc_done)) {}
 
 void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* reactor,
                           const grpc::Status& status) {
-  if (on_rpc_done) on_rpc_done(method, status);
+  if (on_rpc_done_) on_rpc_done_(method, status);
   reactor->Finish(status);
 }
 
@@ -167,6 +171,7 @@ grpc::ServerUnaryReactor* RolloutService::GetInfo(grpc::CallbackServerContext* c
   response->set_has_tokenizer(tokenizer_ != nullptr);
   response->mutable_eos_token_ids()->Assign(defaults_.eos_token_ids.begin(),
                                             defaults_.eos_token_ids.end());
+  response->set_tokenizer_fingerprint(tokenizer_fingerprint_);
   Done("GetInfo", reactor, grpc::Status::OK);
   return reactor;
 }
@@ -208,7 +213,7 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
   }
 
   void Finish(const grpc::Status& status) {
-    if (service_->on_rpc_done) service_->on_rpc_done("PushWeights", status);
+    if (service_->on_rpc_done_) service_->on_rpc_done_("PushWeights", status);
     grpc::ServerReadReactor<v1::WeightChunk>::Finish(status);
   }
 

@@ -18,11 +18,16 @@ namespace flywheel::rollout {
 
 class RolloutService final : public flywheel::v1::RolloutService::CallbackService {
  public:
+  // Told of every finished RPC (method name and status), for metrics; called on gRPC's or the
+  // engine's threads, so it must be thread-safe and must not block.
+  using RpcObserver = std::function<void(const std::string& method, const grpc::Status& status)>;
+
   // engine must outlive the service; tokenizer may be null (then text prompts, stop strings and
-  // completion text are unavailable). An empty auth_token disables authentication. `defaults`
-  // fill the sampling fields a request leaves unset (MakeSamplingDefaults).
+  // completion text are unavailable). An empty auth_token disables authentication. on_rpc_done
+  // may be null. `defaults` fill the sampling fields a request leaves unset
+  // (MakeSamplingDefaults: the checkpoint's generation_config.json, else flywheel's own).
   RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token,
-                 SamplingDefaults defaults);
+                 RpcObserver on_rpc_done = nullptr, SamplingDefaults defaults = {});
 
   grpc::ServerUnaryReactor* Generate(grpc::CallbackServerContext* context,
                                      const flywheel::v1::GenerateRequest* request,
@@ -35,9 +40,6 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
                                     const flywheel::v1::GetInfoRequest* request,
                                     flywheel::v1::GetInfoResponse* response) override;
-
-  // Counts of finished RPCs, for metrics: method x status code.
-  std::function<void(const std::string& method, const grpc::Status&)> on_rpc_done;
 
  private:
   class PushReactor;
@@ -54,6 +56,8 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   std::string auth_token_;
   SamplingDefaults defaults_;
   model::ParameterLayout layout_;
+  const std::string tokenizer_fingerprint_;
+  const RpcObserver on_rpc_done_;
 };
 
 }  // namespace flywheel::rollout

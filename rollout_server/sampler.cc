@@ -5,18 +5,11 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/mix.h"
 #include "common/kernels/cpu/logprobs.h"
 
 namespace flywheel::rollout {
 namespace {
-
-// splitmix64's finaliser: a bijective mix with good avalanche, enough to decorrelate streams.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 float RawLogprob(const float* logits, int64_t V, int32_t token) {
   float lp;
@@ -43,9 +36,9 @@ absl::Status ValidateSamplingOptions(const SamplingOptions& o) {
 }
 
 double SampleUniform(uint64_t seed, int64_t sample_index, int64_t position) {
-  uint64_t h = Mix(seed);
-  h = Mix(h ^ static_cast<uint64_t>(sample_index));
-  h = Mix(h ^ (static_cast<uint64_t>(position) << 1 | 1));
+  uint64_t h = Mix64(seed);
+  h = Mix64(h ^ static_cast<uint64_t>(sample_index));
+  h = Mix64(h ^ (static_cast<uint64_t>(position) << 1 | 1));
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 

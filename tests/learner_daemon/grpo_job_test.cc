@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
-#include "learner/job_checkpoint.h"
+#include "learner/training/checkpoint.h"
 #include "tests/learner_daemon/learner_cluster.h"
 
 namespace flywheel::testing {

@@ -14,7 +14,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "learner/arith_task.h"
+#include "learner/tasks/arith_task.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::testing {
@@ -62,9 +62,9 @@ LearnerCluster::LearnerCluster(int rollout_servers) {
 }
 
 void LearnerCluster::StartLearner() {
-  auto l = DaemonProcess::Start({FLYWHEEL_LEARNER_BIN, "--listen", "127.0.0.1:0",
-                                 "--metrics-listen", "127.0.0.1:0", "--state-dir", state_dir(),
-                                 "--threads", "1"});
+  auto l =
+      DaemonProcess::Start({FLYWHEEL_LEARNER_BIN, "--listen", "127.0.0.1:0", "--metrics-listen",
+                            "127.0.0.1:0", "--state-dir", state_dir(), "--threads", "1"});
   FW_CHECK(l.ok()) << l.status();
   learner_ = std::move(*l);
   stub_ = v1::JobService::NewStub(

@@ -1,5 +1,5 @@
 // LoadDataset: good rows, chat-template rows, and each kind of bad line reported with its line.
-#include "learner/dataset.h"
+#include "learner/jobs/dataset.h"
 
 #include <fstream>
 

@@ -1,6 +1,6 @@
 // CheckJobSpec against real files and real daemons: a spec with many problems reports all of
 // them in one list, a valid spec reports none, and probes of dead servers run concurrently.
-#include "learner/job_spec_check.h"
+#include "learner/jobs/job_spec_check.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,6 +16,7 @@
 #include "common/tokenizer/byte_level_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "learner/jobs/job_spec.h"
 #include "tests/model/test_util.h"
 #include "tests/util/daemon_process.h"
 

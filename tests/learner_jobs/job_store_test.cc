@@ -1,6 +1,6 @@
 // JobStore: records and metrics round-trip, survive reopening, ids never repeat, and concurrent
 // writers do not lose records.
-#include "learner/job_store.h"
+#include "learner/jobs/job_store.h"
 
 #include <thread>
 

@@ -12,12 +12,9 @@ Completions are numbered group-major, as in the C++ API.
 
 Run with /usr/bin/python3 (Debian's python3-torch).
 """
-import argparse
-import json
-
 import torch
 
-DT = torch.float64
+from ref_io import DT, pad, run_cases
 
 
 def advantages(rewards, opt):
@@ -26,14 +23,6 @@ def advantages(rewards, opt):
     if opt["norm_by_std"]:
         a = a / (torch.std(r) + opt["std_eps"])  # torch.std is unbiased (N - 1), as verl
     return a
-
-
-def pad(rows):
-    t = max([len(x) for x in rows] + [1])
-    out = torch.zeros(len(rows), t, dtype=DT)
-    for i, x in enumerate(rows):
-        out[i, : len(x)] = torch.tensor(x, dtype=DT)
-    return out
 
 
 def agg_loss(loss_mat, mask, mode, constant):
@@ -93,16 +82,5 @@ def run_case(case):
     }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--inp", required=True)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    with open(args.inp) as f:
-        cases = json.load(f)["cases"]
-    with open(args.out, "w") as f:
-        json.dump({"results": [run_case(c) for c in cases]}, f)
-
-
 if __name__ == "__main__":
-    main()
+    run_cases(run_case)

@@ -1,0 +1,50 @@
+#include "common/rpc/probes.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc/auth.h"
+#include "common/rpc/client.h"
+#include "common/rpc/status.h"
+
+namespace flywheel::rpc {
+namespace {
+
+// Runs one unary call `call(stub, context, request, response)` against a fresh private channel.
+template <typename Service, typename Response, typename Request, typename Call>
+absl::StatusOr<Response> Probe(const char* kind, const std::string& address, double timeout_seconds,
+                               const std::string& bearer_token, Call call) {
+  ChannelOptions options;
+  options.private_subchannel = true;
+  auto stub = Service::NewStub(MakeChannel(address, options));
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout_seconds);
+  AddBearer(&context, bearer_token);
+  Response response;
+  const grpc::Status status = call(stub.get(), &context, Request(), &response);
+  if (status.ok()) return response;
+  const absl::Status s = FromGrpc(status);
+  const bool unreachable =
+      s.code() == absl::StatusCode::kUnavailable || s.code() == absl::StatusCode::kDeadlineExceeded;
+  return absl::Status(s.code(), absl::StrCat(kind, " ", address,
+                                             unreachable ? " unreachable: " : ": ", s.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetInfoResponse> ProbeRollout(const std::string& address, double timeout_seconds,
+                                                 const std::string& bearer_token) {
+  return Probe<v1::RolloutService, v1::GetInfoResponse, v1::GetInfoRequest>(
+      "rollout server", address, timeout_seconds, bearer_token,
+      [](auto* stub, grpc::ClientContext* c, const v1::GetInfoRequest& req,
+         v1::GetInfoResponse* resp) { return stub->GetInfo(c, req, resp); });
+}
+
+absl::StatusOr<v1::ListVerifiersResponse> ProbeReward(const std::string& address,
+                                                      double timeout_seconds,
+                                                      const std::string& bearer_token) {
+  return Probe<v1::RewardService, v1::ListVerifiersResponse, v1::ListVerifiersRequest>(
+      "reward server", address, timeout_seconds, bearer_token,
+      [](auto* stub, grpc::ClientContext* c, const v1::ListVerifiersRequest& req,
+         v1::ListVerifiersResponse* resp) { return stub->ListVerifiers(c, req, resp); });
+}
+
+}  // namespace flywheel::rpc

@@ -1,0 +1,99 @@
+#include "learner/jobs/job_spec.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_replace.h"
+#include "common/base/status_macros.h"
+
+namespace flywheel::learner {
+
+namespace v1 = ::flywheel::v1;
+
+void ApplyJobDefaults(v1::JobSpec* spec) {
+  v1::GrpoSpec* g = spec->mutable_grpo();
+  if (g->group_size() == 0) g->set_group_size(8);
+  if (!g->has_clip_eps_low()) g->set_clip_eps_low(0.2);
+  if (!g->has_clip_eps_high()) g->set_clip_eps_high(0.2);
+  if (g->advantage_norm().empty()) g->set_advantage_norm("mean_std");
+  if (g->loss_aggregation().empty()) g->set_loss_aggregation("token-mean");
+  if (spec->sft().epochs() == 0) spec->mutable_sft()->set_epochs(1);
+  v1::DistillSpec* d = spec->mutable_distill();
+  if (d->teacher().empty()) d->set_teacher("servers");
+  if (!d->has_kl_coef()) d->set_kl_coef(1.0);
+  if (d->loss().empty()) d->set_loss("importance_sampling");
+  if (d->privileged_template().empty()) d->set_privileged_template("{privileged}\n\n{prompt}");
+  v1::OptimizerSpec* o = spec->mutable_optimizer();
+  if (!o->has_lr()) o->set_lr(1e-5);
+  if (!o->has_beta1()) o->set_beta1(0.9);
+  if (!o->has_beta2()) o->set_beta2(0.999);
+  if (!o->has_eps()) o->set_eps(1e-8);
+  if (!o->has_grad_clip()) o->set_grad_clip(1.0);
+  if (o->lr_schedule().empty()) o->set_lr_schedule("constant");
+  if (spec->prompts_per_step() == 0) spec->set_prompts_per_step(8);
+  if (spec->micro_batch_size() == 0) spec->set_micro_batch_size(8);
+  if (!spec->has_max_async_steps()) spec->set_max_async_steps(1);
+  if (spec->eval_interval() == 0) spec->set_eval_interval(10);
+  if (spec->checkpoint_interval() == 0) spec->set_checkpoint_interval(10);
+  if (spec->chat_template().empty()) spec->set_chat_template("chatml");
+  if (spec->request_timeout_seconds() == 0) spec->set_request_timeout_seconds(120);
+  v1::SamplingParams* s = spec->mutable_sampling();
+  if (!s->has_temperature()) s->set_temperature(1.0f);
+  if (!s->has_top_p()) s->set_top_p(1.0f);
+  if (spec->reference_model_dir().empty()) spec->set_reference_model_dir(spec->policy_model_dir());
+}
+
+bool IsRlAlgorithm(const std::string& algorithm) { return algorithm == kGrpo || algorithm == kOpd; }
+
+bool SelfTeacher(const v1::JobSpec& spec) { return spec.distill().teacher() == "self"; }
+
+absl::StatusOr<OptimizerOptions> ToOptimizerOptions(const v1::JobSpec& spec) {
+  const v1::OptimizerSpec& o = spec.optimizer();
+  OptimizerOptions opt;
+  opt.schedule.lr = o.lr();
+  opt.schedule.warmup_steps = o.warmup_steps();
+  RETURN_IF_ERROR(ParseLrDecay(o.lr_schedule(), &opt.schedule.decay));
+  opt.schedule.total_steps = spec.steps();
+  opt.schedule.min_lr_ratio = o.min_lr_ratio();
+  opt.beta1 = o.beta1();
+  opt.beta2 = o.beta2();
+  opt.eps = o.eps();
+  opt.weight_decay = o.weight_decay();
+  opt.grad_clip = o.grad_clip();
+  return opt;
+}
+
+absl::StatusOr<GrpoOptions> ToGrpoOptions(const v1::JobSpec& spec) {
+  const v1::GrpoSpec& g = spec.grpo();
+  GrpoOptions o;
+  ASSIGN_OR_RETURN(o.advantage.normalize_by_std, ParseAdvantageNorm(g.advantage_norm()));
+  ASSIGN_OR_RETURN(o.aggregation, ParseLossAggregation(g.loss_aggregation()));
+  o.clip_eps_low = g.clip_eps_low();
+  o.clip_eps_high = g.clip_eps_high();
+  o.kl_coef = g.kl_coef();
+  // Dr. GRPO's divisor: every token the step could have produced.
+  o.constant_normalizer = static_cast<double>(spec.prompts_per_step()) * g.group_size() *
+                          std::max(1, spec.sampling().max_tokens());
+  o.drop_equal_reward_groups = g.drop_equal_reward_groups();
+  o.tis_cap = g.tis_cap();
+  return o;
+}
+
+absl::StatusOr<OpdOptions> ToOpdOptions(const v1::JobSpec& spec) {
+  const v1::DistillSpec& d = spec.distill();
+  OpdOptions o;
+  o.kl_coef = d.kl_coef();
+  o.kl_discount = d.kl_discount();
+  o.reward_weight = d.reward_weight();
+  ASSIGN_OR_RETURN(o.loss, ParseDistillLoss(d.loss()));
+  o.clip_eps_low = spec.grpo().clip_eps_low();
+  o.clip_eps_high = spec.grpo().clip_eps_high();
+  return o;
+}
+
+std::string PrivilegedPrompt(const std::string& privileged_template, const std::string& privileged,
+                             const std::string& prompt) {
+  return absl::StrReplaceAll(privileged_template,
+                             {{"{privileged}", privileged}, {"{prompt}", prompt}});
+}
+
+}  // namespace flywheel::learner

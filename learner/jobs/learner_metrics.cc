@@ -1,0 +1,121 @@
+#include "learner/jobs/learner_metrics.h"
+
+namespace flywheel::learner {
+namespace {
+
+struct StepGauge {
+  const char* name;
+  const char* help;
+  double (*get)(const v1::StepMetrics&);
+};
+
+// Names follow Prometheus conventions: base units, no _total on gauges.
+const StepGauge kStepGauges[] = {
+    {"flywheel_learner_reward_mean", "Mean reward of the step's completions",
+     [](const v1::StepMetrics& m) { return m.reward_mean(); }},
+    {"flywheel_learner_reward_std", "Standard deviation of the step's rewards",
+     [](const v1::StepMetrics& m) { return m.reward_std(); }},
+    {"flywheel_learner_pass_rate", "Fraction of the step's completions judged correct",
+     [](const v1::StepMetrics& m) { return m.pass_rate(); }},
+    {"flywheel_learner_loss", "Training loss of the step",
+     [](const v1::StepMetrics& m) { return m.loss(); }},
+    {"flywheel_learner_kl", "Mean k3 KL to the reference over the step's tokens",
+     [](const v1::StepMetrics& m) { return m.kl(); }},
+    {"flywheel_learner_entropy", "Mean policy entropy over the step's tokens (nats)",
+     [](const v1::StepMetrics& m) { return m.entropy(); }},
+    {"flywheel_learner_clip_fraction", "Fraction of tokens whose PPO ratio was clipped",
+     [](const v1::StepMetrics& m) { return m.clip_frac(); }},
+    {"flywheel_learner_grad_norm", "Global gradient L2 norm before clipping",
+     [](const v1::StepMetrics& m) { return m.grad_norm(); }},
+    {"flywheel_learner_learning_rate", "Learning rate of the step",
+     [](const v1::StepMetrics& m) { return m.lr(); }},
+    {"flywheel_learner_logprob_diff_max",
+     "Largest |rollout logprob - learner logprob| over checked tokens (expected 0)",
+     [](const v1::StepMetrics& m) { return m.logprob_diff_max(); }},
+    {"flywheel_learner_logprob_diff_mean",
+     "Mean |rollout logprob - learner logprob| over checked tokens (expected 0)",
+     [](const v1::StepMetrics& m) { return m.logprob_diff_mean(); }},
+    {"flywheel_learner_logprob_tokens_checked", "Completion tokens whose logprob was re-checked",
+     [](const v1::StepMetrics& m) { return static_cast<double>(m.logprob_tokens_checked()); }},
+    {"flywheel_learner_staleness_max", "Most weight versions between sampling and update",
+     [](const v1::StepMetrics& m) { return static_cast<double>(m.staleness_max()); }},
+    {"flywheel_learner_staleness_mean", "Mean weight versions between sampling and update",
+     [](const v1::StepMetrics& m) { return m.staleness_mean(); }},
+    {"flywheel_learner_tokens_per_second", "Trained tokens per second of step time",
+     [](const v1::StepMetrics& m) { return m.tokens_per_second(); }},
+    {"flywheel_learner_step", "Latest completed step",
+     [](const v1::StepMetrics& m) { return static_cast<double>(m.step()); }},
+    {"flywheel_learner_dropped_groups", "Groups left out of the step's loss (equal rewards)",
+     [](const v1::StepMetrics& m) { return static_cast<double>(m.dropped_groups()); }},
+    {"flywheel_learner_teacher_kl",
+     "Distillation: mean sampled reverse KL log p_student - log p_teacher over the step's tokens",
+     [](const v1::StepMetrics& m) { return m.teacher_kl(); }},
+};
+
+}  // namespace
+
+LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
+  auto& reg = server->registry();
+  for (const StepGauge& g : kStepGauges) {
+    step_gauges_.push_back(&prometheus::BuildGauge().Name(g.name).Help(g.help).Register(reg));
+  }
+  phase_seconds_ = &prometheus::BuildGauge()
+                        .Name("flywheel_learner_step_phase_seconds")
+                        .Help("Wall time of the latest step by phase: on the learner wait (for "
+                              "the batch), update (forward/backward/optimizer) and push (weights); "
+                              "on the batch producer sample, reward and teacher (distillation), "
+                              "which overlap the learner's phases when the job is asynchronous")
+                        .Register(reg);
+  eval_accuracy_ = &prometheus::BuildGauge()
+                        .Name("flywheel_learner_eval_accuracy")
+                        .Help("Latest held-out accuracy (greedy decoding)")
+                        .Register(reg);
+  job_state_ = &prometheus::BuildGauge()
+                    .Name("flywheel_learner_job_state")
+                    .Help("1 for the job's current state, 0 for the others")
+                    .Register(reg);
+  steps_total_ = &prometheus::BuildCounter()
+                      .Name("flywheel_learner_steps_total")
+                      .Help("Optimizer steps completed")
+                      .Register(reg);
+  tokens_total_ = &prometheus::BuildCounter()
+                       .Name("flywheel_learner_trained_tokens_total")
+                       .Help("Completion (GRPO) or target (SFT) tokens trained on")
+                       .Register(reg);
+  retries_total_ = &prometheus::BuildCounter()
+                        .Name("flywheel_learner_request_retries_total")
+                        .Help("Requests retried on another replica after a server failed")
+                        .Register(reg);
+}
+
+void LearnerMetrics::RecordStep(const std::string& job, const std::string& algorithm,
+                                const v1::StepMetrics& m) {
+  for (size_t i = 0; i < step_gauges_.size(); ++i) {
+    step_gauges_[i]->Add({{"job_id", job}, {"algorithm", algorithm}}).Set(kStepGauges[i].get(m));
+  }
+  phase_seconds_->Add({{"job_id", job}, {"phase", "wait"}}).Set(m.wait_seconds());
+  phase_seconds_->Add({{"job_id", job}, {"phase", "update"}}).Set(m.update_seconds());
+  phase_seconds_->Add({{"job_id", job}, {"phase", "push"}}).Set(m.push_seconds());
+  phase_seconds_->Add({{"job_id", job}, {"phase", "sample"}}).Set(m.sample_seconds());
+  phase_seconds_->Add({{"job_id", job}, {"phase", "reward"}}).Set(m.reward_seconds());
+  phase_seconds_->Add({{"job_id", job}, {"phase", "teacher"}}).Set(m.teacher_seconds());
+  steps_total_->Add({{"job_id", job}}).Increment();
+  tokens_total_->Add({{"job_id", job}}).Increment(static_cast<double>(m.completion_tokens()));
+}
+
+void LearnerMetrics::RecordEval(const std::string& job, double accuracy) {
+  eval_accuracy_->Add({{"job_id", job}}).Set(accuracy);
+}
+
+void LearnerMetrics::CountRetries(const std::string& job, const std::string& kind, int64_t n) {
+  if (n > 0) retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
+}
+
+void LearnerMetrics::SetJobState(const std::string& job, v1::JobState state) {
+  for (int s = v1::JOB_STATE_QUEUED; s <= v1::JOB_STATE_CANCELLED; ++s) {
+    const std::string name = v1::JobState_Name(static_cast<v1::JobState>(s));
+    job_state_->Add({{"job_id", job}, {"state", name}}).Set(s == state ? 1.0 : 0.0);
+  }
+}
+
+}  // namespace flywheel::learner

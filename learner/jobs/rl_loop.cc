@@ -1,0 +1,117 @@
+// JobRunner::RunRl: the sample-and-update loop of GRPO and on-policy distillation (see
+// job_runner.h). The algorithm (learner/algorithms/rl_algorithm.h) decides what each batch needs
+// and how it updates; everything else is shared: the asynchronous producer, weight pushes,
+// logprob checks against snapshots of older policies, metrics, evals and checkpoints.
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/mix.h"
+#include "common/base/status_macros.h"
+#include "learner/algorithms/rl_algorithm.h"
+#include "learner/jobs/batch_producer.h"
+#include "learner/jobs/job_runner.h"
+#include "learner/jobs/job_spec.h"
+#include "learner/jobs/policy_snapshots.h"
+#include "learner/jobs/sample_dump.h"
+#include "learner/jobs/step_metrics.h"
+
+namespace flywheel::learner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+absl::StatusOr<std::unique_ptr<RlAlgorithm>> MakeAlgorithm(
+    const v1::JobSpec& spec, std::shared_ptr<const model::Transformer> reference) {
+  if (spec.algorithm() == kOpd) {
+    ASSIGN_OR_RETURN(OpdOptions options, ToOpdOptions(spec));
+    return MakeOpd(options);
+  }
+  ASSIGN_OR_RETURN(GrpoOptions options, ToGrpoOptions(spec));
+  return MakeGrpo(options, std::move(reference));
+}
+
+// Wraps an error of step s so the job's error names the step.
+absl::Status AtStep(int64_t s, const absl::Status& st) {
+  return absl::Status(st.code(), absl::StrCat("step ", s, ": ", st.message()));
+}
+
+}  // namespace
+
+absl::Status JobRunner::RunRl() {
+  const int64_t P = spec_.prompts_per_step();
+  const int64_t A = spec_.max_async_steps();
+  const int64_t steps = spec_.steps();
+  ASSIGN_OR_RETURN(std::unique_ptr<RlAlgorithm> algorithm, MakeAlgorithm(spec_, reference_));
+
+  // The policy of step s is on the servers as version version_base_ + s.
+  RETURN_IF_ERROR(PushPolicy(step_).status());
+  PolicySnapshots snapshots(A);
+  RETURN_IF_ERROR(snapshots.Keep(step_, trainer_->policy()));
+  if (step_ == 0 && !initial_eval_accuracy_) RETURN_IF_ERROR(Evaluate(0, nullptr));
+
+  BatchOptions batch_options;
+  batch_options.group_size = spec_.grpo().group_size();
+  batch_options.sampling = spec_.sampling();
+  // Rewards are fetched when the algorithm learns from them, and for the pass-rate metrics
+  // whenever the job has reward servers and its rows carry tasks.
+  batch_options.rewards =
+      algorithm->needs_rewards() || (rewards_ != nullptr && !data_->row(0).row.task_json.empty());
+  batch_options.teacher = algorithm->needs_teacher();
+  BatchSources sources{rollouts_.get(), rewards_.get(),
+                       SelfTeacher(spec_) ? rollouts_.get() : teachers_.get(), tokenizer_.get()};
+  BatchProducer producer(step_ + 1, steps, A, step_,
+                         [&](int64_t s, const std::atomic<bool>* cancel) {
+                           std::vector<const JobRow*> rows;
+                           std::vector<uint64_t> seeds;
+                           for (int64_t k = (s - 1) * P; k < s * P; ++k) {
+                             rows.push_back(&data_->At(k));
+                             seeds.push_back(MixSeed(spec_.seed(), static_cast<uint64_t>(k)));
+                           }
+                           return SampleBatch(rows, seeds, batch_options, sources, cancel);
+                         });
+
+  for (int64_t s = step_ + 1; s <= steps; ++s) {
+    const auto t_wait = Clock::now();
+    absl::StatusOr<Batch> batch = producer.Take(s, &abort_);
+    if (aborted()) break;
+    if (!batch.ok()) return batch.status();
+    if (!spec_.sample_dump_dir().empty()) {
+      RETURN_IF_ERROR(WriteSampleDump(spec_.sample_dump_dir(), s, *batch));
+    }
+    const auto t_update = Clock::now();
+    const int64_t policy_version = version_base_ + s - 1;
+    auto stats = algorithm->Step(*trainer_, batch->groups, policy_version);
+    if (!stats.ok()) return AtStep(s, stats.status());
+    RETURN_IF_ERROR(snapshots.CheckStale(batch->groups, version_base_, policy_version,
+                                         spec_.micro_batch_size(), env_.pool, &stats->check));
+    const auto t_push = Clock::now();
+    RETURN_IF_ERROR(PushPolicy(s).status());
+    step_ = s;
+    producer.Pushed(s);
+    RETURN_IF_ERROR(snapshots.Keep(s, trainer_->policy()));
+    const auto t_end = Clock::now();
+
+    StepReport report;
+    report.step = s;
+    report.stats = &*stats;
+    report.batch = &*batch;
+    report.staleness = BatchStaleness(batch->groups, policy_version);
+    report.wait_seconds = Seconds(t_wait, t_update);
+    report.update_seconds = Seconds(t_update, t_push);
+    report.push_seconds = Seconds(t_push, t_end);
+    report.step_seconds = Seconds(t_wait, t_end);
+    report.trained_tokens = batch->completion_tokens;
+    report.groups = static_cast<int32_t>(batch->groups.size());
+    report.retries = rollouts_->retries() + (rewards_ ? rewards_->retries() : 0) +
+                     (teachers_ ? teachers_->retries() : 0);
+    v1::StepMetrics m = ToStepMetrics(report);
+    RETURN_IF_ERROR(FinishStep(s, s * P, /*pushed=*/true, &m, s == steps));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace flywheel::learner

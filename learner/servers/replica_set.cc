@@ -1,0 +1,163 @@
+#include "learner/servers/replica_set.h"
+
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc/status.h"
+
+namespace flywheel::learner {
+
+ReplicaSet::ReplicaSet(std::vector<std::string> addresses, std::string kind,
+                       double recover_after_seconds, EventFn on_event)
+    : addresses_(std::move(addresses)),
+      kind_(std::move(kind)),
+      recover_after_seconds_(recover_after_seconds),
+      on_event_(std::move(on_event)),
+      down_until_(addresses_.size()),
+      down_(addresses_.size(), false),
+      inflight_(addresses_.size(), 0) {}
+
+bool ReplicaSet::Transient(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ReplicaSet::HealthyLocked(int server) const {
+  return !down_[server] || Clock::now() >= down_until_[server];
+}
+
+bool ReplicaSet::healthy(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return HealthyLocked(server);
+}
+
+void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
+  bool was_up;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_up = HealthyLocked(server);
+    down_[server] = true;
+    down_until_[server] =
+        recover_after_seconds_ < 0
+            ? Clock::time_point::max()
+            : Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(recover_after_seconds_));
+  }
+  if (was_up && on_event_) {
+    on_event_(absl::StrCat(kind_, " ", addresses_[server], " failed (",
+                           rpc::FromGrpc(why).ToString(), "); using the others"));
+  }
+}
+
+void ReplicaSet::MarkUp(int server) {
+  bool was_down;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_down = down_[server];
+    down_[server] = false;
+  }
+  if (was_down && on_event_) on_event_(absl::StrCat(kind_, " ", addresses_[server], " is back"));
+}
+
+absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& start,
+                                const std::atomic<bool>* cancel) {
+  struct Run {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<int64_t> pending;
+    std::vector<int> attempts;
+    int64_t finished = 0;
+    int running = 0;
+    absl::Status error;
+  };
+  auto run = std::make_shared<Run>();
+  for (int64_t i = 0; i < n; ++i) run->pending.push_back(i);
+  run->attempts.assign(n, 0);
+  // A task that fails this often on transient errors gives up: every replica was tried twice.
+  const int max_attempts = std::max(3, 2 * size());
+
+  std::unique_lock<std::mutex> lock(run->mu);
+  while (true) {
+    if (cancel != nullptr && cancel->load() && run->error.ok()) {
+      run->error = absl::CancelledError("cancelled");
+    }
+    if (!run->error.ok() || run->finished == n) {
+      if (run->running == 0) return run->error;
+      run->cv.wait(lock);
+      continue;
+    }
+    // Dispatch what the servers have room for.
+    Clock::time_point next_recovery = Clock::time_point::max();
+    bool any_healthy = false;
+    while (!run->pending.empty()) {
+      int best = -1;
+      {
+        std::lock_guard<std::mutex> servers(mu_);
+        for (int s = 0; s < size(); ++s) {
+          if (!HealthyLocked(s)) {
+            next_recovery = std::min(next_recovery, down_until_[s]);
+            continue;
+          }
+          any_healthy = true;
+          if (inflight_[s] < max_inflight && (best < 0 || inflight_[s] < inflight_[best])) {
+            best = s;
+          }
+        }
+        if (best >= 0) ++inflight_[best];
+      }
+      if (best < 0) break;
+      const int64_t task = run->pending.front();
+      run->pending.pop_front();
+      ++run->running;
+      ++run->attempts[task];
+      lock.unlock();
+      start(best, task, [this, run, best, task, max_attempts](const grpc::Status& status) {
+        {
+          std::lock_guard<std::mutex> servers(mu_);
+          --inflight_[best];
+        }
+        const bool transient = !status.ok() && Transient(status);
+        if (transient) MarkDown(best, status);
+        std::lock_guard<std::mutex> l(run->mu);
+        --run->running;
+        if (status.ok()) {
+          ++run->finished;
+        } else if (transient && run->attempts[task] < max_attempts) {
+          run->pending.push_back(task);
+          retries_.fetch_add(1);
+        } else if (run->error.ok()) {
+          absl::Status s = rpc::FromGrpc(status);
+          run->error = absl::Status(
+              s.code(), absl::StrCat(kind_, " ", addresses_[best], ": ", s.message()));
+        }
+        run->cv.notify_all();
+      });
+      lock.lock();
+    }
+    if (!run->pending.empty() && !any_healthy && run->running == 0) {
+      if (next_recovery == Clock::time_point::max()) {
+        run->error = absl::UnavailableError(absl::StrCat("every ", kind_, " has failed"));
+        continue;
+      }
+      run->cv.wait_until(lock, next_recovery);
+      continue;
+    }
+    // Woken by a finished call; the timeout re-checks cancellation.
+    run->cv.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace flywheel::learner

@@ -1,0 +1,62 @@
+#include "learner/servers/reward_pool.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc/client.h"
+
+namespace flywheel::learner {
+namespace {
+
+// Items per request: big enough to fill a reward server's workers, small enough that a retry
+// repeats little work.
+constexpr int64_t kItemsPerRequest = 128;
+constexpr int kMaxInflightPerServer = 8;
+// A failed reward server is tried again after this long (it has no state to miss meanwhile).
+constexpr double kRecoverAfterSeconds = 5.0;
+
+}  // namespace
+
+RewardPool::RewardPool(const std::vector<std::string>& addresses, double timeout_seconds,
+                       ReplicaSet::EventFn on_event)
+    : replicas_(addresses, "reward server", kRecoverAfterSeconds, std::move(on_event)),
+      timeout_seconds_(timeout_seconds) {
+  for (const auto& a : addresses) stubs_.push_back(v1::RewardService::NewStub(rpc::MakeChannel(a)));
+}
+
+absl::StatusOr<std::vector<v1::RewardResult>> RewardPool::ScoreAll(
+    const std::vector<v1::RewardItem>& items, const std::atomic<bool>* cancel) {
+  const int64_t n = static_cast<int64_t>(items.size());
+  const int64_t requests = (n + kItemsPerRequest - 1) / kItemsPerRequest;
+  std::vector<v1::RewardResult> results(items.size());
+  std::vector<v1::ScoreRewardsRequest> reqs(requests);
+  for (int64_t i = 0; i < n; ++i) *reqs[i / kItemsPerRequest].add_items() = items[i];
+  absl::Status st = replicas_.RunAll(
+      requests, kMaxInflightPerServer,
+      [&](int server, int64_t task, std::function<void(const grpc::Status&)> done) {
+        auto ctx = std::make_shared<grpc::ClientContext>();
+        rpc::SetDeadline(ctx.get(), timeout_seconds_);
+        auto resp = std::make_shared<v1::ScoreRewardsResponse>();
+        stubs_[server]->async()->Score(
+            ctx.get(), &reqs[task], resp.get(),
+            [ctx, resp, task, &reqs, &results, done = std::move(done)](grpc::Status s) {
+              if (s.ok() && resp->results_size() != reqs[task].items_size()) {
+                s = grpc::Status(grpc::StatusCode::INTERNAL,
+                                 absl::StrCat("reward server answered ", resp->results_size(),
+                                              " results for ", reqs[task].items_size(), " items"));
+              }
+              if (s.ok()) {
+                for (int i = 0; i < resp->results_size(); ++i) {
+                  results[task * kItemsPerRequest + i] = std::move(*resp->mutable_results(i));
+                }
+              }
+              done(s);
+            });
+      },
+      cancel);
+  if (!st.ok()) return st;
+  return results;
+}
+
+}  // namespace flywheel::learner

@@ -1,0 +1,37 @@
+// The learner's reward servers: batches of items split into requests and spread over the replicas
+// (ReplicaSet); a request whose server fails runs again on another, and a server that failed is
+// tried again after a few seconds.
+//
+// Thread safety: ScoreAll may run concurrently with itself.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "flywheel/v1/reward.grpc.pb.h"
+#include "learner/servers/replica_set.h"
+
+namespace flywheel::learner {
+
+class RewardPool {
+ public:
+  RewardPool(const std::vector<std::string>& addresses, double timeout_seconds,
+             ReplicaSet::EventFn on_event);
+
+  // One result per item, in order. An item the service could not score comes back with its
+  // `error` set (that is the item's outcome, not a failure of the call).
+  absl::StatusOr<std::vector<v1::RewardResult>> ScoreAll(const std::vector<v1::RewardItem>& items,
+                                                         const std::atomic<bool>* cancel);
+
+  int64_t retries() const { return replicas_.retries(); }
+
+ private:
+  ReplicaSet replicas_;
+  std::vector<std::unique_ptr<v1::RewardService::Stub>> stubs_;
+  const double timeout_seconds_;
+};
+
+}  // namespace flywheel::learner
