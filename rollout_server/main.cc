@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   auto generation = model::ReadGenerationConfig(dir);
   if (!generation.ok()) return ReportStartupFailure(kProgram, generation.status());
   const rollout::SamplingDefaults defaults =
-      rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr, tok.get());
+      rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr);
   const int64_t num_params = (*model)->num_params();
 
   const std::string metrics_listen = *flags.Get("metrics-listen");

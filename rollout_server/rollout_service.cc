@@ -1,5 +1,7 @@
 #include "rollout_server/rollout_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
@@ -21,7 +23,14 @@ RolloutService::RolloutService(Engine* engine, const tokenizer::Tokenizer* token
       defaults_(std::move(defaults)),
       layout_(engine->config()),
       tokenizer_fingerprint_(tokenizer != nullptr ? tokenizer::Fingerprint(*tokenizer) : ""),
-      on_rpc_done_(std::move(on_rpc_done)) {}
+      on_rpc_done_(std::move(on_rpc_done)) {
+  // The tokenizer's eos token always stops generation, after generation_config.json's ids.
+  std::vector<int32_t>& eos = defaults_.eos_token_ids;
+  if (tokenizer_ != nullptr && tokenizer_->eos_id() &&
+      std::find(eos.begin(), eos.end(), *tokenizer_->eos_id()) == eos.end()) {
+    eos.push_back(*tokenizer_->eos_id());
+  }
+}
 
 void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* reactor,
                           const grpc::Status& status) {

@@ -25,7 +25,8 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   // engine must outlive the service; tokenizer may be null (then text prompts, stop strings and
   // completion text are unavailable). An empty auth_token disables authentication. on_rpc_done
   // may be null. `defaults` fill the sampling fields a request leaves unset
-  // (MakeSamplingDefaults: the checkpoint's generation_config.json, else flywheel's own).
+  // (MakeSamplingDefaults: the checkpoint's generation_config.json, else flywheel's own); the
+  // tokenizer's eos token is added to their eos ids.
   RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token,
                  RpcObserver on_rpc_done = nullptr, SamplingDefaults defaults = {});
 

@@ -1,15 +1,12 @@
 #include "rollout_server/sampling_defaults.h"
 
-#include <algorithm>
-
 namespace flywheel::rollout {
 
 // transformers' GenerationConfig default for top_k, used when sampling is on and the file names
 // no top_k.
 constexpr int32_t kTransformersTopK = 50;
 
-SamplingDefaults MakeSamplingDefaults(const model::GenerationConfig* generation,
-                                      const tokenizer::Tokenizer* tokenizer) {
+SamplingDefaults MakeSamplingDefaults(const model::GenerationConfig* generation) {
   SamplingDefaults d;
   if (generation != nullptr) {
     const model::GenerationConfig& g = *generation;
@@ -23,12 +20,6 @@ SamplingDefaults MakeSamplingDefaults(const model::GenerationConfig* generation,
     }
     d.max_tokens = g.max_new_tokens.value_or(0);
     d.eos_token_ids = g.eos_token_ids;
-  }
-  if (tokenizer != nullptr && tokenizer->eos_id()) {
-    const int32_t eos = *tokenizer->eos_id();
-    if (std::find(d.eos_token_ids.begin(), d.eos_token_ids.end(), eos) == d.eos_token_ids.end()) {
-      d.eos_token_ids.push_back(eos);
-    }
   }
   return d;
 }

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/model/generation_config.h"
-#include "common/tokenizer/tokenizer.h"
 
 namespace flywheel::rollout {
 
@@ -16,14 +15,13 @@ struct SamplingDefaults {
   float top_p = 1.0f;
   int32_t top_k = 0;  // 0 = off
   float min_p = 0.0f;
-  int32_t max_tokens = 0;              // 0 = up to the context
-  std::vector<int32_t> eos_token_ids;  // where generation stops unless ignore_eos
+  int32_t max_tokens = 0;  // 0 = up to the context
+  // Where generation stops unless ignore_eos; RolloutService adds the tokenizer's eos token.
+  std::vector<int32_t> eos_token_ids;
 };
 
-// From generation_config.json (absent: flywheel's defaults) and the tokenizer's eos token (may
-// be null). As in transformers, a config without do_sample means greedy, and sampling without a
-// top_k keeps the 50 most likely tokens.
-SamplingDefaults MakeSamplingDefaults(const model::GenerationConfig* generation,
-                                      const tokenizer::Tokenizer* tokenizer);
+// From generation_config.json (null: flywheel's defaults). As in transformers, a config without
+// do_sample means greedy, and sampling without a top_k keeps the 50 most likely tokens.
+SamplingDefaults MakeSamplingDefaults(const model::GenerationConfig* generation);
 
 }  // namespace flywheel::rollout
