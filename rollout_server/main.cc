@@ -29,7 +29,7 @@ constexpr char kUsage[] =
     "                        [--threads N] [--auth-token-file F] [--kv-blocks N] [--block-size N]\n"
     "                        [--max-tokens-per-step N] [--max-running N]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
-    "                          optionally tokenizer.json)\n"
+    "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
     "  --metrics-listen        Prometheus /metrics address; port 0 picks a free port\n"
     "  --threads               model worker threads (default: all cores)\n"
@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
     if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
     tok = std::move(*t);
   }
+  auto generation = model::ReadGenerationConfig(dir);
+  if (!generation.ok()) return ReportStartupFailure(kProgram, generation.status());
+  const rollout::SamplingDefaults defaults =
+      rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr);
   const int64_t num_params = (*model)->num_params();
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
@@ -98,7 +102,8 @@ int main(int argc, char** argv) {
       engine->get(), tok.get(), setup->auth_token,
       [m = &metrics](const std::string& method, const grpc::Status& st) {
         m->CountRpc(method, st);
-      });
+      },
+      defaults);
   // Weight pushes of large models arrive in chunks; bound a single message, not the stream.
   auto server = rpc::StartServer(
       kProgram, *flags.Get("listen"), {&service},
@@ -107,7 +112,8 @@ int main(int argc, char** argv) {
   AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
   FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads
                << " threads, " << opt.kv_blocks << " KV blocks of " << opt.block_size
-               << (tok ? ", tokenizer" : ", no tokenizer") << ")";
+               << (tok ? ", tokenizer" : ", no tokenizer")
+               << (generation->has_value() ? ", generation_config.json" : "") << ")";
 
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";

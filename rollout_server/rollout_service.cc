@@ -1,5 +1,7 @@
 #include "rollout_server/rollout_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
@@ -13,13 +15,22 @@ namespace flywheel::rollout {
 namespace v1 = ::flywheel::v1;
 
 RolloutService::RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer,
-                               std::string auth_token, RpcObserver on_rpc_done)
+                               std::string auth_token, RpcObserver on_rpc_done,
+                               SamplingDefaults defaults)
     : engine_(engine),
       tokenizer_(tokenizer),
       auth_token_(std::move(auth_token)),
+      defaults_(std::move(defaults)),
       layout_(engine->config()),
       tokenizer_fingerprint_(tokenizer != nullptr ? tokenizer::Fingerprint(*tokenizer) : ""),
-      on_rpc_done_(std::move(on_rpc_done)) {}
+      on_rpc_done_(std::move(on_rpc_done)) {
+  // The tokenizer's eos token always stops generation, after generation_config.json's ids.
+  std::vector<int32_t>& eos = defaults_.eos_token_ids;
+  if (tokenizer_ != nullptr && tokenizer_->eos_id() &&
+      std::find(eos.begin(), eos.end(), *tokenizer_->eos_id()) == eos.end()) {
+    eos.push_back(*tokenizer_->eos_id());
+  }
+}
 
 void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* reactor,
                           const grpc::Status& status) {
@@ -53,15 +64,16 @@ absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateReques
   RETURN_IF_ERROR(Ids(req.prompt_ids(), req.prompt_text(), "prompt", &p.prompt));
   p.n = req.n();
   const v1::SamplingParams& s = req.sampling();
-  p.sampling.temperature = s.has_temperature() ? s.temperature() : 1.0f;
-  p.sampling.top_p = s.has_top_p() ? s.top_p() : 1.0f;
-  p.sampling.top_k = s.top_k();
-  p.sampling.min_p = s.min_p();
+  p.sampling.temperature = s.has_temperature() ? s.temperature() : defaults_.temperature;
+  p.sampling.top_p = s.has_top_p() ? s.top_p() : defaults_.top_p;
+  p.sampling.top_k = s.has_top_k() ? s.top_k() : defaults_.top_k;
+  p.sampling.min_p = s.has_min_p() ? s.min_p() : defaults_.min_p;
   p.sampling.seed = s.seed();
-  p.max_tokens = s.max_tokens();
+  p.max_tokens = s.has_max_tokens() ? s.max_tokens() : defaults_.max_tokens;
   p.stop_token_ids.assign(s.stop_token_ids().begin(), s.stop_token_ids().end());
-  if (!s.ignore_eos() && tokenizer_ != nullptr && tokenizer_->eos_id()) {
-    p.stop_token_ids.push_back(*tokenizer_->eos_id());
+  if (!s.ignore_eos()) {
+    p.stop_token_ids.insert(p.stop_token_ids.end(), defaults_.eos_token_ids.begin(),
+                            defaults_.eos_token_ids.end());
   }
   p.stop_strings.assign(s.stop().begin(), s.stop().end());
   if (tokenizer_ != nullptr) {
@@ -166,8 +178,8 @@ grpc::ServerUnaryReactor* RolloutService::GetInfo(grpc::CallbackServerContext* c
   response->set_kv_blocks_total(engine_->options().kv_blocks);
   response->set_kv_block_size(engine_->options().block_size);
   response->set_has_tokenizer(tokenizer_ != nullptr);
-  if (tokenizer_ != nullptr && tokenizer_->eos_id())
-    response->add_eos_token_ids(*tokenizer_->eos_id());
+  response->mutable_eos_token_ids()->Assign(defaults_.eos_token_ids.begin(),
+                                            defaults_.eos_token_ids.end());
   response->set_tokenizer_fingerprint(tokenizer_fingerprint_);
   Done("GetInfo", reactor, grpc::Status::OK);
   return reactor;

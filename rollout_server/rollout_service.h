@@ -12,6 +12,7 @@
 #include "common/tokenizer/tokenizer.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
 #include "rollout_server/engine.h"
+#include "rollout_server/sampling_defaults.h"
 
 namespace flywheel::rollout {
 
@@ -23,9 +24,11 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
 
   // engine must outlive the service; tokenizer may be null (then text prompts, stop strings and
   // completion text are unavailable). An empty auth_token disables authentication. on_rpc_done
-  // may be null.
+  // may be null. `defaults` fill the sampling fields a request leaves unset
+  // (MakeSamplingDefaults: the checkpoint's generation_config.json, else flywheel's own); the
+  // tokenizer's eos token is added to their eos ids.
   RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer, std::string auth_token,
-                 RpcObserver on_rpc_done = nullptr);
+                 RpcObserver on_rpc_done = nullptr, SamplingDefaults defaults = {});
 
   grpc::ServerUnaryReactor* Generate(grpc::CallbackServerContext* context,
                                      const flywheel::v1::GenerateRequest* request,
@@ -52,6 +55,7 @@ class RolloutService final : public flywheel::v1::RolloutService::CallbackServic
   Engine* engine_;
   const tokenizer::Tokenizer* tokenizer_;
   std::string auth_token_;
+  SamplingDefaults defaults_;
   model::ParameterLayout layout_;
   const std::string tokenizer_fingerprint_;
   const RpcObserver on_rpc_done_;

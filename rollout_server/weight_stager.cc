@@ -63,9 +63,8 @@ absl::StatusOr<std::vector<float>> WeightStager::Finish() {
     const float* p = params_.data() + t.offset;
     for (int64_t j = 0; j < t.numel; ++j) {
       if (!std::isfinite(p[j])) {
-        return absl::InvalidArgumentError(absl::StrCat("push rejected: tensor \"", t.name,
-                                                       "\" holds a non-finite value at element ",
-                                                       j));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "push rejected: tensor \"", t.name, "\" holds a non-finite value at element ", j));
       }
     }
   }

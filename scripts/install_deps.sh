@@ -8,7 +8,7 @@ packages=(
   prometheus-cpp-dev prometheus
   libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libsqlite3-dev libyaml-cpp-dev
   libopenblas-dev
-  python3-torch python3-numpy
+  python3-torch python3-numpy python3-jinja2
 )
 # Node.js and npm run the tokenizer's JavaScript reference. Images often ship a Node.js that
 # bundles its own npm (and conflicts with Debian's npm package), so look for the commands.

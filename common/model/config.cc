@@ -99,9 +99,6 @@ absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text) {
     return absl::InvalidArgumentError(
         absl::StrCat("config.json: unsupported hidden_act ", act->dump(), " (only silu)"));
   }
-  if (auto rs = j.find("rope_scaling"); rs != j.end() && !rs->is_null()) {
-    return absl::InvalidArgumentError("config.json: rope_scaling is not supported yet");
-  }
   ASSIGN_OR_RETURN(c.vocab_size, GetInt(j, "vocab_size", std::nullopt));
   ASSIGN_OR_RETURN(c.hidden_size, GetInt(j, "hidden_size", std::nullopt));
   ASSIGN_OR_RETURN(c.num_layers, GetInt(j, "num_hidden_layers", std::nullopt));
@@ -120,6 +117,8 @@ absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text) {
                                                    c.num_heads, ")"));
   }
   ASSIGN_OR_RETURN(c.rope_theta, GetDouble(j, "rope_theta", 10000.0));
+  ASSIGN_OR_RETURN(c.rope_scaling,
+                   ParseRopeScaling(j.value("rope_scaling", json()), c.max_position_embeddings));
   ASSIGN_OR_RETURN(c.rms_norm_eps, GetDouble(j, "rms_norm_eps", 1e-6));
   ASSIGN_OR_RETURN(c.tie_word_embeddings, GetBool(j, "tie_word_embeddings", false));
   // Qwen2 always has q/k/v biases and no flag for it; Llama-style configs say "attention_bias".
@@ -183,6 +182,9 @@ std::string ConfigToJson(const ModelConfig& c) {
       {"hidden_act", "silu"},
       {"torch_dtype", "float32"},
   };
+  if (c.rope_scaling.type != RopeScalingType::kNone) {
+    j["rope_scaling"] = RopeScalingToJson(c.rope_scaling);
+  }
   return j.dump(2) + "\n";
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/model/rope_scaling.h"
 
 namespace flywheel::model {
 
@@ -21,6 +22,7 @@ struct ModelConfig {
   int64_t intermediate_size = 0;  // I (SwiGLU width)
   int64_t max_position_embeddings = 0;
   double rope_theta = 10000.0;
+  RopeScaling rope_scaling;  // config.json's "rope_scaling" (none by default)
   double rms_norm_eps = 1e-6;
   bool tie_word_embeddings = false;  // lm_head shares model.embed_tokens.weight
   bool attention_bias = false;       // biases on q/k/v projections (Qwen2)
@@ -34,8 +36,9 @@ struct ModelConfig {
 // Checks that every size is positive and the head layout is consistent; the error names the field.
 absl::Status ValidateConfig(const ModelConfig& config);
 
-// Parses config.json text. Unknown model types, activations other than SiLU and RoPE scaling are
-// rejected with a clear error rather than silently computing something else.
+// Parses config.json text. Unknown model types, activations other than SiLU and RoPE scaling
+// types other than linear, llama3 and yarn are rejected with a clear error rather than silently
+// computing something else.
 absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text);
 absl::StatusOr<ModelConfig> ReadConfigFile(const std::string& path);
 

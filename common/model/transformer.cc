@@ -23,7 +23,11 @@ Transformer::Transformer(ModelWeights weights)
     : config_(weights.config),
       layout_(weights.config),
       params_(std::move(weights.params)),
-      rope_(rope_table(config_.max_position_embeddings, config_.head_dim, config_.rope_theta)) {}
+      rope_(
+          rope_table(config_.max_position_embeddings,
+                     RopeInverseFrequencies(config_.head_dim, config_.rope_theta,
+                                            config_.rope_scaling, config_.max_position_embeddings),
+                     RopeAttentionFactor(config_.rope_scaling))) {}
 
 absl::StatusOr<std::unique_ptr<Transformer>> Transformer::Create(ModelWeights weights) {
   RETURN_IF_ERROR(ValidateConfig(weights.config));

@@ -1,7 +1,13 @@
-// Decoding: tokenizer.json's "decoder" says how a token's string turns back into bytes. Only
-// the byte-level decoder (and none) are supported; both map each token independently, so the
-// bytes of every id are computed once at load time and Decode is a concatenation followed by one
-// lossy UTF-8 pass.
+// Decoding: tokenizer.json's "decoder" says how a token's string turns back into bytes. Every
+// supported decoder maps each token independently, except that SentencePiece-style decoders drop
+// the space that encoding put before the text's first word. So the bytes of every id are
+// computed once at load time, and Decode is a concatenation (minus that one space) followed by
+// one lossy UTF-8 pass.
+//
+// Supported: none; ByteLevel (GPT-2's byte alphabet); and the SentencePiece chains, a Sequence of
+// Replace(U+2581 -> ' '), ByteFallback (<0xXX> tokens are bytes), Fuse and Strip(' ', 1, 0), or a
+// Metaspace decoder. One difference from Hugging Face: an invalid UTF-8 run of byte tokens becomes
+// one U+FFFD per maximal invalid subpart, not one per byte.
 #pragma once
 
 #include <cstdint>
@@ -15,19 +21,22 @@ namespace flywheel::tokenizer {
 
 class Tokenizer;
 
-enum class DecoderKind {
-  kNone,       // tokens are their own UTF-8 text
-  kByteLevel,  // tokens are in GPT-2's byte alphabet
+struct DecoderSpec {
+  bool byte_level = false;     // tokens are in GPT-2's byte alphabet
+  std::string space_marker;    // when set (U+2581), it stands for ' ' in every token
+  bool byte_fallback = false;  // "<0xXX>" tokens stand for the byte XX
+  // The decoded text's leading ' ' (the one a Prepend normalizer or Metaspace added) is dropped.
+  bool strip_leading_space = false;
 };
 
-// Reads the "decoder" field (null, ByteLevel, or a Sequence holding only ByteLevel).
-// Unimplemented for other decoders.
-absl::StatusOr<DecoderKind> DecoderKindFromJson(const nlohmann::json& j);
+// Reads the "decoder" field (null, ByteLevel, Metaspace, or a Sequence of the steps above).
+// Unimplemented for other decoders or steps in an order flywheel cannot reproduce.
+absl::StatusOr<DecoderSpec> DecoderFromJson(const nlohmann::json& j);
 
 // The bytes token string `token` stands for. For byte-level, a token with a code point outside
 // the byte alphabet (typically an added token such as "<think>" written with spaces) is taken
 // as its own UTF-8, as Hugging Face's ByteLevel decoder does.
-std::string TokenToBytes(std::string_view token, DecoderKind kind);
+std::string TokenToBytes(std::string_view token, const DecoderSpec& spec);
 
 // Turns a stream of ids into text that never ends in a partial UTF-8 sequence: each Push
 // returns only complete characters; bytes that can no longer become valid come out as U+FFFD.
@@ -53,6 +62,7 @@ class IncrementalDecoder {
  private:
   const Tokenizer& tokenizer_;
   bool skip_special_tokens_;
+  bool started_ = false;  // a token has been emitted (the leading-space strip is behind us)
   std::string pending_;
 };
 

@@ -116,6 +116,39 @@ absl::Status SequenceNormalizer::Normalize(std::string_view text, std::string* o
   return absl::OkStatus();
 }
 
+absl::Status ReplaceNormalizer::Normalize(std::string_view text, std::string* out) const {
+  out->clear();
+  size_t last = 0;
+  RETURN_IF_ERROR(pattern_->ForEachMatch(text, [&](size_t begin, size_t end) {
+    out->append(text.substr(last, begin - last));
+    out->append(content_);
+    last = end;
+  }));
+  out->append(text.substr(last));
+  return absl::OkStatus();
+}
+
+absl::Status PrependNormalizer::Normalize(std::string_view text, std::string* out) const {
+  out->clear();
+  if (!text.empty()) absl::StrAppend(out, prefix_, AbslView(text));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Regex>> PatternFromJson(const nlohmann::json& j,
+                                                       std::string_view where) {
+  if (j.is_object() && j.contains("Regex") && j["Regex"].is_string()) {
+    return Regex::Compile(j["Regex"].get<std::string>());
+  }
+  if (j.is_object() && j.contains("String") && j["String"].is_string()) {
+    if (j["String"].get_ref<const std::string&>().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(AbslView(where), ": empty \"String\""));
+    }
+    return Regex::Compile(j["String"].get<std::string>(), /*literal=*/true);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(AbslView(where), ": \"pattern\" needs a string Regex or String"));
+}
+
 absl::StatusOr<std::unique_ptr<Normalizer>> NormalizerFromJson(const nlohmann::json& j) {
   if (j.is_null()) return std::unique_ptr<Normalizer>();
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
@@ -137,9 +170,23 @@ absl::StatusOr<std::unique_ptr<Normalizer>> NormalizerFromJson(const nlohmann::j
     }
     return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
+  if (type == "Replace") {
+    if (!j.contains("content") || !j["content"].is_string()) {
+      return absl::InvalidArgumentError("normalizer Replace: missing string \"content\"");
+    }
+    ASSIGN_OR_RETURN(auto pattern,
+                     PatternFromJson(j.value("pattern", nlohmann::json()), "normalizer Replace"));
+    return std::make_unique<ReplaceNormalizer>(std::move(pattern), j["content"].get<std::string>());
+  }
+  if (type == "Prepend") {
+    if (!j.contains("prepend") || !j["prepend"].is_string()) {
+      return absl::InvalidArgumentError("normalizer Prepend: missing string \"prepend\"");
+    }
+    return std::make_unique<PrependNormalizer>(j["prepend"].get<std::string>());
+  }
   return absl::UnimplementedError(absl::StrCat("normalizer type '", type,
                                                "' is not supported (flywheel supports NFC, NFD, "
-                                               "NFKC, NFKD and Sequence)"));
+                                               "NFKC, NFKD, Replace, Prepend and Sequence)"));
 }
 
 }  // namespace flywheel::tokenizer

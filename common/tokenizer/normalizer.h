@@ -1,6 +1,7 @@
-// Normalizers from tokenizer.json's "normalizer" field: the Unicode normal forms (via utf8proc)
-// and a Sequence of them. Other Hugging Face normalizers (Lowercase, Replace, Prepend, BERT's)
-// are rejected at load time rather than silently skipped.
+// Normalizers from tokenizer.json's "normalizer" field: the Unicode normal forms (via utf8proc),
+// the SentencePiece-style Replace (a literal string or a regex) and Prepend, and a Sequence of
+// them. Other Hugging Face normalizers (Lowercase, Strip, BERT's, Precompiled) are rejected at load
+// time rather than silently skipped.
 //
 // Thread safety: immutable after construction; any thread may call Normalize.
 #pragma once
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tokenizer/regex.h"
 #include "nlohmann/json_fwd.hpp"
 
 namespace flywheel::tokenizer {
@@ -53,6 +55,35 @@ class SequenceNormalizer : public Normalizer {
  private:
   std::vector<std::unique_ptr<Normalizer>> steps_;
 };
+
+// Replaces every non-overlapping match of a pattern, left to right, by `content` (Llama 2 and
+// Gemma turn ' ' into U+2581 this way). `pattern` is a literal string or a regex.
+class ReplaceNormalizer : public Normalizer {
+ public:
+  ReplaceNormalizer(std::unique_ptr<Regex> pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  absl::Status Normalize(std::string_view text, std::string* out) const override;
+
+ private:
+  std::unique_ptr<Regex> pattern_;
+  std::string content_;
+};
+
+// Prepends a string to non-empty text (Llama 2's U+2581 before each segment between added
+// tokens).
+class PrependNormalizer : public Normalizer {
+ public:
+  explicit PrependNormalizer(std::string prefix) : prefix_(std::move(prefix)) {}
+  absl::Status Normalize(std::string_view text, std::string* out) const override;
+
+ private:
+  std::string prefix_;
+};
+
+// Reads a {"String": s} or {"Regex": r} pattern object (Replace, Split); `where` names the field
+// in errors.
+absl::StatusOr<std::unique_ptr<Regex>> PatternFromJson(const nlohmann::json& j,
+                                                       std::string_view where);
 
 // Builds a normalizer from its JSON object. Returns nullptr for JSON null (no normalizer), and
 // InvalidArgument / Unimplemented for malformed or unsupported types.

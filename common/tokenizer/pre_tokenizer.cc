@@ -4,7 +4,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/base/status_macros.h"
+#include "common/tokenizer/normalizer.h"
 #include "common/tokenizer/utf8.h"
 #include "nlohmann/json.hpp"
 
@@ -137,6 +139,34 @@ absl::Status ByteLevelPreTokenizer::Split(PreTokenized* pt) const {
   return SplitIsolated(*regex_, pt);
 }
 
+absl::Status MetaspacePreTokenizer::Split(PreTokenized* pt) const {
+  std::vector<std::string_view> out;
+  for (size_t i = 0; i < pt->pieces.size(); ++i) {
+    std::string piece = absl::StrReplaceAll(AbslView(pt->pieces[i]), {{" ", replacement_}});
+    const bool first = pt->at_text_start && i == 0;
+    if ((prepend_ == PrependScheme::kAlways || (prepend_ == PrependScheme::kFirst && first)) &&
+        piece.compare(0, replacement_.size(), replacement_) != 0) {
+      piece.insert(0, replacement_);
+    }
+    pt->arena.push_back(std::move(piece));
+    std::string_view p = pt->arena.back();
+    if (!split_) {
+      if (!p.empty()) out.push_back(p);
+      continue;
+    }
+    // MergedWithNext: each marker starts a new piece.
+    size_t begin = 0;
+    for (size_t at = p.find(replacement_, 1); at != std::string_view::npos;
+         at = p.find(replacement_, at + replacement_.size())) {
+      if (at > begin) out.push_back(p.substr(begin, at - begin));
+      begin = at;
+    }
+    if (begin < p.size()) out.push_back(p.substr(begin));
+  }
+  pt->pieces.swap(out);
+  return absl::OkStatus();
+}
+
 absl::Status SequencePreTokenizer::Split(PreTokenized* pt) const {
   for (const auto& step : steps_) RETURN_IF_ERROR(step->Split(pt));
   return absl::OkStatus();
@@ -150,18 +180,8 @@ absl::StatusOr<PreTokenizerSpec> PreTokenizerFromJson(const nlohmann::json& j) {
   }
   const std::string type = j["type"].get<std::string>();
   if (type == "Split") {
-    auto pattern = j.find("pattern");
-    if (pattern == j.end() || !pattern->is_object()) {
-      return absl::InvalidArgumentError("Split: missing \"pattern\" object");
-    }
-    std::unique_ptr<Regex> regex;
-    if (pattern->contains("Regex") && (*pattern)["Regex"].is_string()) {
-      ASSIGN_OR_RETURN(regex, Regex::Compile((*pattern)["Regex"].get<std::string>()));
-    } else if (pattern->contains("String") && (*pattern)["String"].is_string()) {
-      ASSIGN_OR_RETURN(regex, Regex::Compile((*pattern)["String"].get<std::string>(), true));
-    } else {
-      return absl::InvalidArgumentError("Split: \"pattern\" needs a string Regex or String");
-    }
+    ASSIGN_OR_RETURN(std::unique_ptr<Regex> regex,
+                     PatternFromJson(j.value("pattern", nlohmann::json()), "Split"));
     if (!j.contains("behavior")) return absl::InvalidArgumentError("Split: missing \"behavior\"");
     ASSIGN_OR_RETURN(SplitBehavior behavior, ParseBehavior(j["behavior"]));
     spec.pre_tokenizer =
@@ -176,6 +196,31 @@ absl::StatusOr<PreTokenizerSpec> PreTokenizerFromJson(const nlohmann::json& j) {
     spec.pre_tokenizer = std::make_unique<ByteLevelPreTokenizer>(
         BoolOr(j, "add_prefix_space", true), std::move(regex));
     spec.byte_level = true;
+    return spec;
+  }
+  if (type == "Metaspace") {
+    const auto& replacement = j.value("replacement", nlohmann::json("\u2581"));
+    if (!replacement.is_string() || replacement.get_ref<const std::string&>().empty()) {
+      return absl::InvalidArgumentError("Metaspace: \"replacement\" must be a non-empty string");
+    }
+    // Newer files say prepend_scheme; older ones add_prefix_space (true meant "always").
+    PrependScheme prepend =
+        BoolOr(j, "add_prefix_space", true) ? PrependScheme::kAlways : PrependScheme::kNever;
+    if (auto scheme = j.find("prepend_scheme"); scheme != j.end() && scheme->is_string()) {
+      const std::string s = scheme->get<std::string>();
+      if (s == "always") {
+        prepend = PrependScheme::kAlways;
+      } else if (s == "first") {
+        prepend = PrependScheme::kFirst;
+      } else if (s == "never") {
+        prepend = PrependScheme::kNever;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("Metaspace: unknown prepend_scheme '", s, "'"));
+      }
+    }
+    spec.pre_tokenizer = std::make_unique<MetaspacePreTokenizer>(replacement.get<std::string>(),
+                                                                 prepend, BoolOr(j, "split", true));
     return spec;
   }
   if (type == "Digits") {
@@ -205,7 +250,8 @@ absl::StatusOr<PreTokenizerSpec> PreTokenizerFromJson(const nlohmann::json& j) {
   }
   return absl::UnimplementedError(
       absl::StrCat("pre_tokenizer type '", type,
-                   "' is not supported (flywheel supports Split, ByteLevel, Digits and Sequence)"));
+                   "' is not supported (flywheel supports Split, ByteLevel, Metaspace, Digits and "
+                   "Sequence)"));
 }
 
 }  // namespace flywheel::tokenizer

@@ -25,6 +25,7 @@ namespace flywheel::tokenizer {
 struct PreTokenized {
   std::vector<std::string_view> pieces;
   std::list<std::string> arena;
+  bool at_text_start = true;  // the pieces begin the text (not after an added token)
 };
 
 class PreTokenizer {
@@ -60,6 +61,23 @@ class ByteLevelPreTokenizer : public PreTokenizer {
  private:
   bool add_prefix_space_;
   std::unique_ptr<Regex> regex_;
+};
+
+// SentencePiece's word marker: ' ' becomes `replacement` (U+2581), the piece gets one in front
+// (prepend scheme "always", or "first" for the piece that begins the text) unless it already
+// starts with one, and with `split` the piece is cut before each marker.
+enum class PrependScheme { kAlways, kFirst, kNever };
+
+class MetaspacePreTokenizer : public PreTokenizer {
+ public:
+  MetaspacePreTokenizer(std::string replacement, PrependScheme prepend, bool split)
+      : replacement_(std::move(replacement)), prepend_(prepend), split_(split) {}
+  absl::Status Split(PreTokenized* pt) const override;
+
+ private:
+  std::string replacement_;
+  PrependScheme prepend_;
+  bool split_;
 };
 
 class SequencePreTokenizer : public PreTokenizer {

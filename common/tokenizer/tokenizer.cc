@@ -48,6 +48,16 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromParts(TokenizerParts p
   if (!tok->parts_.chat_template.empty()) {
     auto format = DetectChatFormat(tok->parts_.chat_template);
     if (format.ok()) tok->chat_format_ = *format;
+    auto compiled = ChatTemplate::FromJinja(tok->parts_.chat_template,
+                                            tok->parts_.chat_template_special_tokens);
+    if (compiled.ok()) {
+      tok->chat_template_ = *std::move(compiled);
+    } else {
+      tok->chat_template_status_ = compiled.status();
+    }
+  } else {
+    tok->chat_template_status_ =
+        absl::FailedPreconditionError("tokenizer_config.json has no chat_template");
   }
   return tok;
 }
@@ -98,7 +108,7 @@ absl::StatusOr<std::vector<int32_t>> Tokenizer::EncodeImpl(std::string_view text
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   if (!added || raw_matcher_->empty()) {
-    RETURN_IF_ERROR(EncodeSegment(text, added, &ids));
+    RETURN_IF_ERROR(EncodeSegment(text, added, /*at_start=*/true, &ids));
     return ids;
   }
   std::vector<TextSegment> segments;
@@ -107,13 +117,14 @@ absl::StatusOr<std::vector<int32_t>> Tokenizer::EncodeImpl(std::string_view text
     if (s.id >= 0) {
       ids.push_back(s.id);
     } else {
-      RETURN_IF_ERROR(EncodeSegment(text.substr(s.begin, s.end - s.begin), added, &ids));
+      RETURN_IF_ERROR(
+          EncodeSegment(text.substr(s.begin, s.end - s.begin), added, s.begin == 0, &ids));
     }
   }
   return ids;
 }
 
-absl::Status Tokenizer::EncodeSegment(std::string_view text, bool added,
+absl::Status Tokenizer::EncodeSegment(std::string_view text, bool added, bool at_start,
                                       std::vector<int32_t>* ids) const {
   std::string normalized_storage;
   std::string_view normalized = text;
@@ -121,22 +132,25 @@ absl::Status Tokenizer::EncodeSegment(std::string_view text, bool added,
     RETURN_IF_ERROR(parts_.normalizer->Normalize(text, &normalized_storage));
     normalized = normalized_storage;
   }
-  if (!added || normalized_matcher_->empty()) return EncodeNormalized(normalized, ids);
+  if (!added || normalized_matcher_->empty()) return EncodeNormalized(normalized, at_start, ids);
   std::vector<TextSegment> segments;
   normalized_matcher_->Split(normalized, &segments);
   for (const TextSegment& s : segments) {
     if (s.id >= 0) {
       ids->push_back(s.id);
     } else {
-      RETURN_IF_ERROR(EncodeNormalized(normalized.substr(s.begin, s.end - s.begin), ids));
+      RETURN_IF_ERROR(EncodeNormalized(normalized.substr(s.begin, s.end - s.begin),
+                                       at_start && s.begin == 0, ids));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Tokenizer::EncodeNormalized(std::string_view text, std::vector<int32_t>* ids) const {
+absl::Status Tokenizer::EncodeNormalized(std::string_view text, bool at_start,
+                                         std::vector<int32_t>* ids) const {
   if (text.empty()) return absl::OkStatus();
   PreTokenized pt;
+  pt.at_text_start = at_start;
   pt.pieces.push_back(text);
   if (parts_.pre_tokenizer.pre_tokenizer) {
     RETURN_IF_ERROR(parts_.pre_tokenizer.pre_tokenizer->Split(&pt));
@@ -153,6 +167,7 @@ absl::StatusOr<std::string> Tokenizer::Decode(absl::Span<const int32_t> ids,
     if (options.skip_special_tokens && special_[id]) continue;
     bytes.append(b);
   }
+  if (strips_leading_space() && !bytes.empty() && bytes[0] == ' ') bytes.erase(0, 1);
   std::string out;
   out.reserve(bytes.size());
   AppendUtf8Lossy(bytes, /*final=*/true, &out);
@@ -177,11 +192,8 @@ bool Tokenizer::IsSpecial(int32_t id) const { return id >= 0 && id < vocab_size(
 
 absl::StatusOr<std::string> Tokenizer::ApplyChatTemplate(absl::Span<const ChatMessage> messages,
                                                          const ChatTemplateOptions& options) const {
-  if (!chat_format_) {
-    return absl::FailedPreconditionError(
-        "tokenizer has no recognized chat template; pass a format to RenderChat");
-  }
-  return RenderChat(*chat_format_, messages, options);
+  if (chat_template_ == nullptr) return chat_template_status_;
+  return chat_template_->Render(messages, options);
 }
 
 }  // namespace flywheel::tokenizer

@@ -3,9 +3,10 @@
 // text is decoded only for display, stop strings and reward functions.
 //
 // Encode pipeline (Hugging Face's order): validate UTF-8 -> cut out added tokens that match raw
-// text -> normalize (NFC) each remaining segment -> cut out added tokens that match normalized
-// text -> pre-tokenize (regex split, byte-level) -> BPE each piece. No BOS/EOS is added: a chat
-// template carries its own markers, and callers append eos_id() where they mean it.
+// text -> normalize (NFC, or SentencePiece's Prepend/Replace) each remaining segment -> cut out
+// added tokens that match normalized text -> pre-tokenize (regex split, byte-level, Metaspace) ->
+// BPE each piece (with byte fallback for SentencePiece-style vocabularies). No BOS/EOS is added: a
+// chat template carries its own markers, and callers append eos_id() where they mean it.
 //
 // Thread safety: a Tokenizer is immutable after loading; any thread may call any const method.
 // Not copyable.
@@ -38,10 +39,11 @@ struct TokenizerParts {
   std::unique_ptr<BpeModel> model;
   std::unique_ptr<Normalizer> normalizer;  // may be null
   PreTokenizerSpec pre_tokenizer;          // pre_tokenizer may be null
-  DecoderKind decoder = DecoderKind::kNone;
+  DecoderSpec decoder;
   std::vector<AddedToken> added_tokens;
   // From tokenizer_config.json (all optional).
   std::string chat_template;
+  nlohmann::ordered_json chat_template_special_tokens;  // ChatTemplateSpecialTokens
   std::optional<std::string> eos_token, bos_token, pad_token;
 };
 
@@ -87,24 +89,34 @@ class Tokenizer {
   // One past the largest id (the embedding table needs at least this many rows).
   int32_t vocab_size() const { return static_cast<int32_t>(token_bytes_.size()); }
   bool IsSpecial(int32_t id) const;
+  // Decoding drops the text's leading space (SentencePiece-style tokenizers, see decoder.h).
+  bool strips_leading_space() const { return parts_.decoder.strip_leading_space; }
 
   std::optional<int32_t> eos_id() const { return eos_id_; }
   std::optional<int32_t> bos_id() const { return bos_id_; }
   std::optional<int32_t> pad_id() const { return pad_id_; }
 
-  // The chat format recognized in tokenizer_config.json's template, if any.
+  // The named chat format tokenizer_config.json's template resembles, if any.
   std::optional<ChatFormat> chat_format() const { return chat_format_; }
 
-  // Renders messages with chat_format(). FailedPrecondition if none was recognized (use
-  // RenderChat with an explicit format then).
+  // tokenizer_config.json's own chat template, compiled; null when it has none or it does not
+  // parse (ApplyChatTemplate then reports why).
+  const ChatTemplate* chat_template() const { return chat_template_.get(); }
+
+  // Renders messages with tokenizer_config.json's own template, as transformers'
+  // apply_chat_template would. FailedPrecondition if the config has no template; the
+  // template's parse or render error otherwise.
   absl::StatusOr<std::string> ApplyChatTemplate(absl::Span<const ChatMessage> messages,
                                                 const ChatTemplateOptions& options = {}) const;
 
  private:
   explicit Tokenizer(TokenizerParts parts);
   absl::StatusOr<std::vector<int32_t>> EncodeImpl(std::string_view text, bool added) const;
-  absl::Status EncodeSegment(std::string_view text, bool added, std::vector<int32_t>* ids) const;
-  absl::Status EncodeNormalized(std::string_view text, std::vector<int32_t>* ids) const;
+  // `at_start`: the segment begins the text (Metaspace's prepend_scheme "first" needs it).
+  absl::Status EncodeSegment(std::string_view text, bool added, bool at_start,
+                             std::vector<int32_t>* ids) const;
+  absl::Status EncodeNormalized(std::string_view text, bool at_start,
+                                std::vector<int32_t>* ids) const;
 
   TokenizerParts parts_;
   std::unique_ptr<AddedTokenMatcher> raw_matcher_;         // tokens with normalized=false
@@ -114,6 +126,8 @@ class Tokenizer {
   absl::flat_hash_map<std::string, int32_t> added_by_content_;
   std::optional<int32_t> eos_id_, bos_id_, pad_id_;
   std::optional<ChatFormat> chat_format_;
+  std::unique_ptr<ChatTemplate> chat_template_;
+  absl::Status chat_template_status_;  // why chat_template_ is null
 };
 
 }  // namespace flywheel::tokenizer

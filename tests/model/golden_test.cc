@@ -44,6 +44,16 @@ std::vector<GoldenCase> Cases() {
   llama.tie_word_embeddings = false;
   llama.num_layers = 3;
   out.push_back({"llama_mha_untied", llama});
+  // Llama 3.1-style checkpoints with RoPE scaling: GQA, 16-dim heads so that the 8 frequencies
+  // span all regions of each formula (see TestRopeScaling).
+  for (const char* type : {"linear", "llama3", "yarn"}) {
+    ModelConfig scaled = llama;
+    scaled.num_heads = 4;
+    scaled.num_kv_heads = 2;
+    scaled.num_layers = 2;
+    scaled.rope_scaling = testing::TestRopeScaling(type);
+    out.push_back({absl::StrCat("llama_rope_", type), scaled});
+  }
   return out;
 }
 
@@ -121,6 +131,16 @@ TEST_P(GoldenTest, MatchesPyTorch) {
   auto ref_logits = ReadTensor(ref, "logits");
   ASSERT_EQ(ref_logits.size(), res.logits.size());
   EXPECT_LT(ScaledError(res.logits.data(), ref_logits.data(), ref_logits.size()), kForwardTol);
+  if (gc.config.rope_scaling.type != model::RopeScalingType::kNone) {
+    // The scaling must matter at these positions: the same weights without it are far off.
+    model::ModelWeights unscaled = w;
+    unscaled.config.rope_scaling = {};
+    auto plain = model::Transformer::Create(unscaled);
+    ASSERT_TRUE(plain.ok());
+    model::ForwardResult plain_res;
+    ASSERT_TRUE((*plain)->Forward(seqs, {.logits = true}, &plain_res, nullptr, &pool).ok());
+    EXPECT_GT(ScaledError(plain_res.logits.data(), ref_logits.data(), ref_logits.size()), 1e-3);
+  }
   auto ref_lp = ReadTensor(ref, "logprobs");
   ASSERT_EQ(ref_lp.size(), lp.size());
   EXPECT_LT(ScaledError(lp.data(), ref_lp.data(), lp.size()), kForwardTol);

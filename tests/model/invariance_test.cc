@@ -23,7 +23,9 @@ bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // Odd sizes on purpose: they exercise every edge path of the GEMM tiling and vector loops.
-ModelConfig OddConfig(bool qwen3) {
+// `variant` is "qwen2", "qwen3", or a Llama model with RoPE scaling "linear", "llama3", "yarn".
+ModelConfig OddConfig(const std::string& variant) {
+  const bool qwen3 = variant == "qwen3";
   ModelConfig c = testing::TinyConfig();
   c.vocab_size = 301;
   c.hidden_size = 96;
@@ -38,6 +40,11 @@ ModelConfig OddConfig(bool qwen3) {
     c.qk_norm = true;
     c.attention_bias = false;
     c.tie_word_embeddings = false;
+  }
+  if (variant != "qwen2" && variant != "qwen3") {
+    c.model_type = "llama";
+    c.attention_bias = false;
+    c.rope_scaling = testing::TestRopeScaling(variant);
   }
   return c;
 }
@@ -101,7 +108,7 @@ std::vector<float> LogprobsThroughCache(const model::Transformer& tf,
   return out;
 }
 
-class InvarianceTest : public ::testing::TestWithParam<bool> {};
+class InvarianceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(InvarianceTest, LogprobsAreBitwiseIdentical) {
   const ModelConfig config = OddConfig(GetParam());
@@ -132,11 +139,12 @@ TEST_P(InvarianceTest, LogprobsAreBitwiseIdentical) {
   EXPECT_TRUE(SameBits(LogprobsOf(tf, {target}, 0, &two), alone)) << "forward, packed weights";
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, InvarianceTest, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "qwen3" : "qwen2"; });
+INSTANTIATE_TEST_SUITE_P(Models, InvarianceTest,
+                         ::testing::Values("qwen2", "qwen3", "linear", "llama3", "yarn"),
+                         [](const auto& info) { return info.param; });
 
 TEST(InvarianceTest, IncrementalRejectsBadSteps) {
-  const ModelConfig config = OddConfig(false);
+  const ModelConfig config = OddConfig("qwen2");
   auto tf = model::Transformer::Create(testing::PerturbedModel(config, 3));
   ASSERT_TRUE(tf.ok());
   model::KvCache cache(config, 4, 16);

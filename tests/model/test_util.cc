@@ -41,6 +41,24 @@ model::ModelConfig TinyConfig() {
   return c;
 }
 
+model::RopeScaling TestRopeScaling(const std::string& type) {
+  model::RopeScaling s;
+  s.factor = 4.0;
+  s.original_max_position_embeddings = 32;
+  if (type == "linear") {
+    s.type = model::RopeScalingType::kLinear;
+  } else if (type == "llama3") {
+    s.type = model::RopeScalingType::kLlama3;
+    s.low_freq_factor = 1.0;
+    s.high_freq_factor = 4.0;
+  } else if (type == "yarn") {
+    s.type = model::RopeScalingType::kYarn;
+  } else {
+    std::abort();  // a test asked for a type this helper does not know
+  }
+  return s;
+}
+
 model::ModelWeights PerturbedModel(const model::ModelConfig& config, uint64_t seed) {
   model::ModelWeights w = model::RandomModel(config, seed, /*init_std=*/0.15f);
   model::ParameterLayout layout(config);

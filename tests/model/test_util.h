@@ -29,6 +29,11 @@ class TempDir {
 // A small config for tests; callers adjust fields.
 model::ModelConfig TinyConfig();
 
+// RoPE scaling of `type` ("linear", "llama3" or "yarn") sized for TinyConfig-like models: a
+// pre-trained context of 32 positions stretched 4x, so that test sequences of a few dozen tokens
+// reach the long wavelengths each type rescales, the short ones it keeps, and the blend between.
+model::RopeScaling TestRopeScaling(const std::string& type);
+
 // RandomModel with every parameter perturbed (norm weights around 1, biases non-zero, larger
 // weights), so that every term of the forward and backward carries signal in a test.
 model::ModelWeights PerturbedModel(const model::ModelConfig& config, uint64_t seed);

@@ -32,13 +32,63 @@ def rms_norm(x, w, eps):
     return w * (x * torch.rsqrt(var + eps))
 
 
-def rope_tables(max_pos, dim, theta, dtype):
+def inverse_frequencies(dim, theta, scaling, max_pos):
+    """theta^(-2i/dim) in float32, rescaled per config.json's rope_scaling (Hugging Face's formulas
+    for linear, llama3 and yarn, written out here). Returns (inv_freq, attention_factor)."""
+    pos_freqs = theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim)
+    inv = 1.0 / pos_freqs
+    kind = (scaling or {}).get("rope_type", (scaling or {}).get("type", "default"))
+    if kind == "default":
+        return inv, 1.0
+    factor = scaling.get("factor")
+    if kind == "linear":
+        return inv / factor, 1.0
+    if kind == "llama3":
+        ctx = scaling["original_max_position_embeddings"]
+        low, high = scaling["low_freq_factor"], scaling["high_freq_factor"]
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > ctx / low, inv / factor, inv)
+        smooth = (ctx / wavelen - low) / (high - low)
+        blended = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = (wavelen >= ctx / high) & (wavelen <= ctx / low)
+        return torch.where(medium, blended, scaled), 1.0
+    if kind == "yarn":
+        ctx = scaling.get("original_max_position_embeddings") or max_pos
+        if factor is None:
+            factor = max_pos / ctx
+
+        def dim_of(rotations):  # the dimension whose frequency turns `rotations` times over ctx
+            return dim * math.log(ctx / (rotations * 2 * math.pi)) / (2 * math.log(theta))
+
+        lo, hi = dim_of(scaling.get("beta_fast") or 32), dim_of(scaling.get("beta_slow") or 1)
+        if scaling.get("truncate", True):
+            lo, hi = math.floor(lo), math.ceil(hi)
+        lo, hi = max(lo, 0), min(hi, dim - 1)
+        if lo == hi:
+            hi += 0.001
+        ramp = ((torch.arange(dim // 2, dtype=torch.float32) - lo) / (hi - lo)).clamp(0, 1)
+        keep = 1 - ramp
+        inv = (1.0 / (factor * pos_freqs)) * (1 - keep) + inv * keep
+
+        def mscale(s, m=1.0):
+            return 1.0 if s <= 1 else 0.1 * m * math.log(s) + 1.0
+
+        att = scaling.get("attention_factor")
+        if att is None:
+            m, m_all = scaling.get("mscale"), scaling.get("mscale_all_dim")
+            att = mscale(factor, m) / mscale(factor, m_all) if m and m_all else mscale(factor)
+        return inv, att
+    raise ValueError(f"rope_scaling type {kind} not in the reference")
+
+
+def rope_tables(max_pos, dim, theta, scaling, dtype):
     # As Hugging Face forms them: inverse frequencies and angles in float32; cos/sin of that
-    # float32 angle (flywheel's RopeTable takes them in double, within 1 ulp of torch's float).
-    inv = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    # float32 angle (flywheel's RopeTable takes them in double, within 1 ulp of torch's float),
+    # times yarn's attention factor.
+    inv, att = inverse_frequencies(dim, theta, scaling, max_pos)
     ang = torch.arange(max_pos, dtype=torch.float32)[:, None] * inv[None, :]
     ang = ang.to(torch.float64)
-    cos, sin = torch.cos(ang).to(dtype), torch.sin(ang).to(dtype)
+    cos, sin = torch.cos(ang).to(dtype) * att, torch.sin(ang).to(dtype) * att
     return torch.cat([cos, cos], -1), torch.cat([sin, sin], -1)
 
 
@@ -60,7 +110,8 @@ class Model:
         self.tied = cfg.get("tie_word_embeddings", False)
         dtype = next(iter(params.values())).dtype
         self.cos, self.sin = rope_tables(cfg.get("max_position_embeddings", 2048), self.D,
-                                         cfg.get("rope_theta", 10000.0), dtype)
+                                         cfg.get("rope_theta", 10000.0), cfg.get("rope_scaling"),
+                                         dtype)
 
     def logits(self, tokens):
         p, T, H, KVH, D = self.p, len(tokens), self.H, self.KVH, self.D

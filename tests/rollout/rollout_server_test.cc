@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -279,19 +280,27 @@ TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
       << out;
 }
 
+// Writes a tiny model with its byte-level tokenizer (flywheel init-model) to DIR/m, adds a
+// generation_config.json when one is given, and starts the daemon on it.
+absl::StatusOr<std::unique_ptr<testing::DaemonProcess>> StartOnTinyModel(
+    const testing::TempDir& dir, int seed, const std::string& generation_config = "") {
+  std::string out;
+  const std::string cmd = absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed ", seed,
+                                       " --out ", dir.File("m"));
+  if (testing::RunCommand(cmd, &out) != 0) return absl::InternalError(cmd + ": " + out);
+  if (!generation_config.empty()) {
+    std::ofstream f(dir.File("m/generation_config.json"));
+    f << generation_config;
+  }
+  return testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"), "--listen",
+                                        "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+                                        "--threads", "1"});
+}
+
 TEST(RolloutServerTextTest, TextPromptsUseTheModelsTokenizer) {
   // init-model writes the byte-level tokenizer beside the weights; the daemon picks it up.
   testing::TempDir dir;
-  std::string out;
-  ASSERT_EQ(
-      testing::RunCommand(
-          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 2 --out ", dir.File("m")),
-          &out),
-      0)
-      << out;
-  auto daemon = testing::DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m"),
-                                               "--listen", "127.0.0.1:0", "--metrics-listen",
-                                               "127.0.0.1:0", "--threads", "1"});
+  auto daemon = StartOnTinyModel(dir, 2);
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   auto stub = v1::RolloutService::NewStub(
       grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
@@ -325,6 +334,76 @@ TEST(RolloutServerTextTest, TextPromptsUseTheModelsTokenizer) {
     ASSERT_TRUE(text.ok());
     EXPECT_EQ(c.text(), *text);
   }
+}
+
+// A checkpoint's generation_config.json: its eos_token_id list stops generation (with the
+// tokenizer's eos), and requests that leave sampling fields unset get its defaults; here
+// do_sample is absent, so, as in transformers, unset temperature means greedy.
+TEST(RolloutServerTextTest, GenerationConfigSetsEosIdsAndDefaults) {
+  testing::TempDir dir;
+  auto daemon = StartOnTinyModel(
+      dir, 3, R"({"eos_token_id": [7, 9], "max_new_tokens": 6, "temperature": 0.6})");
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  auto stub = v1::RolloutService::NewStub(
+      grpc::CreateChannel((*daemon)->address(), grpc::InsecureChannelCredentials()));
+  auto tok = tokenizer::Tokenizer::FromFile(dir.File("m"));
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  {
+    grpc::ClientContext ctx;
+    v1::GetInfoResponse info;
+    ASSERT_TRUE(stub->GetInfo(&ctx, {}, &info).ok());
+    EXPECT_EQ(std::vector<int32_t>(info.eos_token_ids().begin(), info.eos_token_ids().end()),
+              (std::vector<int32_t>{7, 9, *(*tok)->eos_id()}));
+  }
+  auto generate = [&](const v1::SamplingParams& sampling) {
+    v1::GenerateRequest req;
+    for (int32_t id : {5, 6, 8}) req.add_prompt_ids(id);
+    req.set_n(4);
+    *req.mutable_sampling() = sampling;
+    req.mutable_sampling()->set_seed(11);
+    grpc::ClientContext ctx;
+    v1::GenerateResponse resp;
+    grpc::Status st = stub->Generate(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  };
+  // Nothing set: greedy (identical samples, sampling logprob 0), at most 6 tokens, stopped at
+  // any of the three eos ids.
+  const v1::GenerateResponse greedy = generate({});
+  ASSERT_EQ(greedy.completions_size(), 4);
+  for (const auto& c : greedy.completions()) {
+    EXPECT_EQ(std::vector<int32_t>(c.token_ids().begin(), c.token_ids().end()),
+              std::vector<int32_t>(greedy.completions(0).token_ids().begin(),
+                                   greedy.completions(0).token_ids().end()));
+    EXPECT_LE(c.token_ids_size(), 6);
+    for (float lp : c.sampling_logprobs()) EXPECT_EQ(lp, 0.0f);
+    for (int i = 0; i + 1 < c.token_ids_size(); ++i) {
+      EXPECT_NE(c.token_ids(i), 7);
+      EXPECT_NE(c.token_ids(i), 9);
+      EXPECT_NE(c.token_ids(i), *(*tok)->eos_id());
+    }
+  }
+  // What the request sets wins: sampling at temperature 1, 24 tokens, eos ignored.
+  v1::SamplingParams sampled;
+  sampled.set_temperature(1.0f);
+  sampled.set_max_tokens(24);
+  sampled.set_ignore_eos(true);
+  const v1::GenerateResponse free = generate(sampled);
+  ASSERT_EQ(free.completions_size(), 4);
+  std::set<std::vector<int32_t>> distinct;
+  for (const auto& c : free.completions()) {
+    EXPECT_EQ(c.token_ids_size(), 24);
+    distinct.insert(std::vector<int32_t>(c.token_ids().begin(), c.token_ids().end()));
+  }
+  EXPECT_GT(distinct.size(), 1u);
+}
+
+TEST(RolloutServerTextTest, MalformedGenerationConfigStopsStartup) {
+  testing::TempDir dir;
+  auto daemon = StartOnTinyModel(dir, 3, R"({"eos_token_id": "end"})");
+  // The daemon names the file and the field on stderr (seen in the test log) and exits.
+  ASSERT_FALSE(daemon.ok());
+  EXPECT_NE(daemon.status().message().find("exited"), absl::string_view::npos) << daemon.status();
 }
 
 TEST_F(RolloutServerTest, SigtermStopsCleanly) {

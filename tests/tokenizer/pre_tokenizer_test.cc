@@ -106,8 +106,12 @@ TEST(PreTokenizerTest, SequenceAndDigits) {
 }
 
 TEST(PreTokenizerTest, RejectsUnsupportedOrMalformedConfigs) {
-  EXPECT_EQ(PreTokenizerFromJson({{"type", "Metaspace"}}).status().code(),
+  EXPECT_EQ(PreTokenizerFromJson({{"type", "Whitespace"}}).status().code(),
             absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(PreTokenizerFromJson({{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PreTokenizerFromJson({{"type", "Split"}}).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PreTokenizerFromJson(SplitConfig("(", "Isolated")).status().code(),
@@ -120,6 +124,37 @@ TEST(PreTokenizerTest, RejectsUnsupportedOrMalformedConfigs) {
   EXPECT_EQ(PreTokenizerFromJson(byte_level_first).status().code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_TRUE(PreTokenizerFromJson(nullptr).ok());
+}
+
+// Hugging Face's Metaspace: spaces become U+2581, one is prepended (always, or only to the piece
+// that starts the text) unless present, and with split each marker starts a piece.
+TEST(PreTokenizerTest, Metaspace) {
+  const nlohmann::json always = {
+      {"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "always"}};
+  EXPECT_EQ(PreTokenize(always, "Hey  you"), (Pieces{"\u2581Hey", "\u2581", "\u2581you"}));
+  EXPECT_EQ(PreTokenize(always, " Hey"), (Pieces{"\u2581Hey"}));
+  nlohmann::json unsplit = always;
+  unsplit["split"] = false;
+  EXPECT_EQ(PreTokenize(unsplit, "Hey you"), (Pieces{"\u2581Hey\u2581you"}));
+  nlohmann::json never = always;
+  never["prepend_scheme"] = "never";
+  EXPECT_EQ(PreTokenize(never, "Hey you"), (Pieces{"Hey", "\u2581you"}));
+  // Legacy files: add_prefix_space false means never.
+  EXPECT_EQ(PreTokenize({{"type", "Metaspace"}, {"add_prefix_space", false}}, "a b"),
+            (Pieces{"a", "\u2581b"}));
+
+  nlohmann::json first = always;
+  first["prepend_scheme"] = "first";
+  auto spec = PreTokenizerFromJson(first);
+  ASSERT_TRUE(spec.ok());
+  for (bool at_start : {true, false}) {
+    PreTokenized pt;
+    pt.at_text_start = at_start;
+    pt.pieces = {"a", "b"};
+    ASSERT_TRUE(spec->pre_tokenizer->Split(&pt).ok());
+    EXPECT_EQ(Pieces(pt.pieces.begin(), pt.pieces.end()),
+              at_start ? (Pieces{"\u2581a", "b"}) : (Pieces{"a", "b"}));
+  }
 }
 
 TEST(PreTokenizerTest, LongWhitespaceRunsDoNotExhaustTheRegexEngine) {

@@ -18,6 +18,7 @@ namespace flywheel::tokenizer {
 namespace {
 
 using testing::Escaped;
+using testing::RandomTexts;
 
 constexpr size_t kGsm8kQuestions = 500;
 
@@ -95,35 +96,6 @@ TEST_F(Qwen3ReferenceTest, NonNfcTextMatchesJavaScript) {
 TEST_F(Qwen3ReferenceTest, Gsm8kQuestionsMatchJavaScript) {
   ASSERT_EQ(ref().gsm8k.size(), kGsm8kQuestions);
   ExpectSameIds(ref().gsm8k);
-}
-
-// Random strings over blocks that every Unicode version since 6.0 assigns the same way (the
-// JS engine's tables are Unicode 17, PCRE2's 14: letters assigned since then split differently,
-// which is a table-version difference, not a tokenizer one, so such code points are left out).
-std::vector<std::string> RandomTexts(size_t count, uint32_t seed) {
-  static const std::pair<char32_t, char32_t> kRanges[] = {
-      {0x20, 0x7E},       {0xA0, 0x24F},      {0x300, 0x36F},    {0x391, 0x3A9},   {0x400, 0x4FF},
-      {0x621, 0x64A},     {0x660, 0x669},     {0x904, 0x939},    {0x2010, 0x2027}, {0x2200, 0x22FF},
-      {0x3041, 0x3096},   {0x30A1, 0x30FA},   {0x4E00, 0x9FA5},  {0xAC00, 0xD7A3}, {0xFF01, 0xFF5E},
-      {0x1D400, 0x1D454}, {0x1F300, 0x1F5FF}, {0x1F600, 0x1F64F}};
-  static const char* const kFragments[] = {
-      " ",      "  ", "\n",     "\r\n",  "\t",         "\u3000",  "'s", "'LL",   "\u200D",
-      "\uFE0F", "1",  "123456", "\n\n ", "<|im_end|>", "<think>", "<|", " \t \n"};
-  std::mt19937 rng(seed);
-  std::vector<std::string> out;
-  for (size_t i = 0; i < count; ++i) {
-    std::string s;
-    for (int n = 1 + static_cast<int>(rng() % 30); n > 0; --n) {
-      if (rng() % 10 < 3) {
-        s += kFragments[rng() % std::size(kFragments)];
-      } else {
-        const auto& [lo, hi] = kRanges[rng() % std::size(kRanges)];
-        AppendUtf8(lo + static_cast<char32_t>(rng() % (hi - lo + 1)), &s);
-      }
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
 }
 
 TEST_F(Qwen3ReferenceTest, RandomStringsMatchJavaScript) {
