@@ -4,7 +4,7 @@
 //
 //   flywheel-learner --listen HOST:PORT --metrics-listen HOST:PORT --state-dir DIR
 //                    [--threads N] [--auth-token-file F] [--server-token-file F]
-//                    [--probe-timeout SECONDS]
+//                    [--probe-timeout SECONDS] [--max-running-jobs N]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-learner listening on HOST:PORT
@@ -18,6 +18,7 @@
 #include "common/metrics/metrics_server.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/daemon_main.h"
+#include "learner/jobs/fleet_service.h"
 #include "learner/jobs/job_board.h"
 #include "learner/jobs/job_service.h"
 #include "learner/jobs/learner_metrics.h"
@@ -28,14 +29,18 @@ constexpr char kProgram[] = "flywheel-learner";
 constexpr char kUsage[] =
     "usage: flywheel-learner --listen HOST:PORT --metrics-listen HOST:PORT --state-dir DIR\n"
     "                        [--threads N] [--auth-token-file F] [--server-token-file F]\n"
-    "                        [--probe-timeout SECONDS]\n"
+    "                        [--probe-timeout SECONDS] [--max-running-jobs N]\n"
     "  --listen              gRPC address of JobService; port 0 picks a free port (printed)\n"
     "  --metrics-listen      Prometheus /metrics address; port 0 picks a free port\n"
     "  --state-dir           job database (jobs.db) and default checkpoint directories\n"
     "  --threads             model compute threads (default: all cores)\n"
     "  --auth-token-file     bearer token SubmitJob and CancelJob require (default: none)\n"
     "  --server-token-file   bearer token for the rollout servers' PushWeights (default: none)\n"
-    "  --probe-timeout       seconds SubmitJob waits for each server to answer (default 3)\n";
+    "  --probe-timeout       seconds SubmitJob waits for each server to answer (default 3)\n"
+    "  --max-running-jobs    jobs run at once, each with its own trainer state (default 1; the\n"
+    "                        rest queue). They share --threads and the machine's memory.\n"
+    "Rollout servers started with --register THIS_ADDRESS announce themselves to FleetService\n"
+    "here; jobs whose rollout_servers list \"registered\" take them up.\n";
 
 }  // namespace
 
@@ -43,7 +48,8 @@ int main(int argc, char** argv) {
   using namespace flywheel;
   int exit_code = 0;
   auto setup = rpc::StartDaemon(kProgram, argc, argv,
-                                {.valued = {"state-dir", "server-token-file", "probe-timeout"},
+                                {.valued = {"state-dir", "server-token-file", "probe-timeout",
+                                            "max-running-jobs"},
                                  .required = {"state-dir"},
                                  .auth_token_file = true,
                                  .usage = kUsage},
@@ -55,6 +61,12 @@ int main(int argc, char** argv) {
   if (!(*probe > 0)) {
     return ReportStartupFailure(kProgram,
                                 absl::InvalidArgumentError("--probe-timeout must be > 0"));
+  }
+  auto max_running = flags.GetInt("max-running-jobs", 1);
+  if (!max_running.ok()) return ReportStartupFailure(kProgram, max_running.status());
+  if (*max_running < 1) {
+    return ReportStartupFailure(kProgram,
+                                absl::InvalidArgumentError("--max-running-jobs must be >= 1"));
   }
   std::string server_token;
   if (auto f = flags.Get("server-token-file")) {
@@ -78,23 +90,30 @@ int main(int argc, char** argv) {
   learner::LearnerMetrics metrics(metrics_server->get());
   learner::JobEvents events;
   learner::JobBoard board(store->get(), &events, &metrics);
+  // Jobs running at once share this pool: Run() serialises its callers, and every kernel's bits
+  // are independent of how those calls interleave (tests/base/thread_pool_test.cc).
   ThreadPool pool(setup->threads);
+  learner::FleetRegistry registry;
 
   learner::RunnerEnv env;
   env.board = &board;
   env.pool = &pool;
   env.state_dir = state_dir;
   env.server_token = server_token;
+  env.registry = &registry;
   learner::SpecCheckOptions check;
   check.probe_timeout_seconds = *probe;
   check.bearer_token = server_token;
-  learner::JobServiceImpl service(env, check, setup->auth_token);
+  learner::JobServiceImpl service(env, check, setup->auth_token,
+                                  static_cast<int>(*max_running));
+  learner::FleetServiceImpl fleet(&registry, setup->auth_token);
 
-  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service}, {});
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service, &fleet}, {});
   if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
   if (absl::Status s = service.Start(); !s.ok()) return ReportStartupFailure(kProgram, s);
   AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
-  FW_LOG(INFO) << "state in " << state_dir << ", " << setup->threads << " threads";
+  FW_LOG(INFO) << "state in " << state_dir << ", " << setup->threads << " threads, up to "
+               << *max_running << " job(s) at once";
 
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";

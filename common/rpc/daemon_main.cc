@@ -44,7 +44,7 @@ std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** arg
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const char* program, const std::string& listen, const std::vector<grpc::Service*>& services,
-    const ServerOptions& options) {
+    const ServerOptions& options, int* bound_port) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
@@ -56,6 +56,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
   AnnounceAddress(program, "listening on", listen, port);
+  if (bound_port != nullptr) *bound_port = port;
   return server;
 }
 

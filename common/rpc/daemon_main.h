@@ -46,9 +46,10 @@ struct ServerOptions {
 
 // Builds and starts a gRPC server on `listen` with `services` (not owned; they must outlive the
 // server) and prints "<program> listening on HOST:PORT" (the port actually bound).
-// Unavailable("cannot listen on ...") when the address cannot be bound.
+// Unavailable("cannot listen on ...") when the address cannot be bound. *bound_port (when not
+// null) receives the port.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const char* program, const std::string& listen, const std::vector<grpc::Service*>& services,
-    const ServerOptions& options);
+    const ServerOptions& options, int* bound_port = nullptr);
 
 }  // namespace flywheel::rpc

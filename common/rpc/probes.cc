@@ -11,7 +11,8 @@ namespace {
 // Runs one unary call `call(stub, context, request, response)` against a fresh private channel.
 template <typename Service, typename Response, typename Request, typename Call>
 absl::StatusOr<Response> Probe(const char* kind, const std::string& address, double timeout_seconds,
-                               const std::string& bearer_token, Call call) {
+                               const std::string& bearer_token, const Request& request,
+                               Call call) {
   ChannelOptions options;
   options.private_subchannel = true;
   auto stub = Service::NewStub(MakeChannel(address, options));
@@ -19,7 +20,7 @@ absl::StatusOr<Response> Probe(const char* kind, const std::string& address, dou
   SetDeadline(&context, timeout_seconds);
   AddBearer(&context, bearer_token);
   Response response;
-  const grpc::Status status = call(stub.get(), &context, Request(), &response);
+  const grpc::Status status = call(stub.get(), &context, request, &response);
   if (status.ok()) return response;
   const absl::Status s = FromGrpc(status);
   const bool unreachable =
@@ -31,9 +32,12 @@ absl::StatusOr<Response> Probe(const char* kind, const std::string& address, dou
 }  // namespace
 
 absl::StatusOr<v1::GetInfoResponse> ProbeRollout(const std::string& address, double timeout_seconds,
-                                                 const std::string& bearer_token) {
+                                                 const std::string& bearer_token,
+                                                 const std::string& model) {
+  v1::GetInfoRequest request;
+  request.set_model(model);
   return Probe<v1::RolloutService, v1::GetInfoResponse, v1::GetInfoRequest>(
-      "rollout server", address, timeout_seconds, bearer_token,
+      "rollout server", address, timeout_seconds, bearer_token, request,
       [](auto* stub, grpc::ClientContext* c, const v1::GetInfoRequest& req,
          v1::GetInfoResponse* resp) { return stub->GetInfo(c, req, resp); });
 }
@@ -42,7 +46,7 @@ absl::StatusOr<v1::ListVerifiersResponse> ProbeReward(const std::string& address
                                                       double timeout_seconds,
                                                       const std::string& bearer_token) {
   return Probe<v1::RewardService, v1::ListVerifiersResponse, v1::ListVerifiersRequest>(
-      "reward server", address, timeout_seconds, bearer_token,
+      "reward server", address, timeout_seconds, bearer_token, v1::ListVerifiersRequest(),
       [](auto* stub, grpc::ClientContext* c, const v1::ListVerifiersRequest& req,
          v1::ListVerifiersResponse* resp) { return stub->ListVerifiers(c, req, resp); });
 }

@@ -156,10 +156,11 @@ class JobServiceImpl::CancelReactor final : public grpc::ServerUnaryReactor {
 };
 
 JobServiceImpl::JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options,
-                               std::string auth_token)
+                               std::string auth_token, int max_running_jobs)
     : env_(std::move(env)),
       check_options_(std::move(check_options)),
       auth_token_(std::move(auth_token)),
+      max_running_(std::max(1, max_running_jobs)),
       worker_(std::make_unique<TaskQueue>(1)) {}
 
 JobServiceImpl::~JobServiceImpl() { Shutdown(); }

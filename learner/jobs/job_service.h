@@ -1,5 +1,6 @@
-// JobService over gRPC's callback API: validates and queues submitted jobs, runs them (one at a
-// time: they share the learner's cores), and serves job records and live events. Jobs found
+// JobService over gRPC's callback API: validates and queues submitted jobs, runs up to
+// max_running_jobs of them at once (each with its own trainer, pools and thread; they share the
+// learner's compute pool), and serves job records and live events. Jobs found
 // RUNNING or QUEUED in the store at start-up continue: a running job resumes from its latest
 // checkpoint.
 //
@@ -30,8 +31,9 @@ namespace flywheel::learner {
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
   // env.board and env.pool must outlive the service. auth_token: the bearer token SubmitJob and
-  // CancelJob require ("" = none).
-  JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, std::string auth_token = "");
+  // CancelJob require ("" = none). max_running_jobs >= 1 (1: one at a time, the rest queue).
+  JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, std::string auth_token = "",
+                 int max_running_jobs = 1);
   // Shutdown().
   ~JobServiceImpl() override;
 
@@ -73,7 +75,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   RunnerEnv env_;
   const SpecCheckOptions check_options_;
   const std::string auth_token_;
-  const int max_running_ = 1;
+  const int max_running_;
 
   std::mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -25,6 +25,7 @@ struct StepReport {
   int64_t trained_tokens = 0;  // completion (RL) or target (SFT) tokens
   int32_t groups = 0;          // prompt groups (RL) or examples (SFT)
   int64_t retries = 0;         // requests retried on another replica since the job (re)started
+  int32_t rollout_servers = 0;  // rollout servers serving the job at the step's end
 };
 
 v1::StepMetrics ToStepMetrics(const StepReport& report);

@@ -12,13 +12,62 @@ namespace flywheel::learner {
 
 ReplicaSet::ReplicaSet(std::vector<std::string> addresses, std::string kind,
                        double recover_after_seconds, EventFn on_event)
-    : addresses_(std::move(addresses)),
-      kind_(std::move(kind)),
+    : kind_(std::move(kind)),
       recover_after_seconds_(recover_after_seconds),
       on_event_(std::move(on_event)),
+      addresses_(std::move(addresses)),
       down_until_(addresses_.size()),
       down_(addresses_.size(), false),
+      removed_(addresses_.size(), false),
       inflight_(addresses_.size(), 0) {}
+
+int ReplicaSet::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(addresses_.size());
+}
+
+std::string ReplicaSet::address(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return addresses_[server];
+}
+
+bool ReplicaSet::member(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !removed_[server];
+}
+
+bool ReplicaSet::down_until_up(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !removed_[server] && down_[server] && down_until_[server] == Clock::time_point::max();
+}
+
+int ReplicaSet::healthy_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (size_t s = 0; s < addresses_.size(); ++s) n += HealthyLocked(static_cast<int>(s)) ? 1 : 0;
+  return n;
+}
+
+int ReplicaSet::Add(const std::string& address, bool up) {
+  std::lock_guard<std::mutex> lock(mu_);
+  addresses_.push_back(address);
+  down_.push_back(!up);
+  down_until_.push_back(up ? Clock::time_point() : Clock::time_point::max());
+  removed_.push_back(false);
+  inflight_.push_back(0);
+  return static_cast<int>(addresses_.size()) - 1;
+}
+
+void ReplicaSet::Remove(int server, const std::string& why) {
+  std::string address;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (removed_[server]) return;
+    removed_[server] = true;
+    address = addresses_[server];
+  }
+  if (!why.empty() && on_event_) on_event_(absl::StrCat(kind_, " ", address, " ", why));
+}
 
 bool ReplicaSet::Transient(const grpc::Status& status) {
   switch (status.error_code()) {
@@ -36,6 +85,7 @@ bool ReplicaSet::Transient(const grpc::Status& status) {
 }
 
 bool ReplicaSet::HealthyLocked(int server) const {
+  if (removed_[server]) return false;
   return !down_[server] || Clock::now() >= down_until_[server];
 }
 
@@ -46,9 +96,11 @@ bool ReplicaSet::healthy(int server) const {
 
 void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
   bool was_up;
+  std::string address;
   {
     std::lock_guard<std::mutex> lock(mu_);
     was_up = HealthyLocked(server);
+    address = addresses_[server];
     down_[server] = true;
     down_until_[server] =
         recover_after_seconds_ < 0
@@ -57,19 +109,21 @@ void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
                                  std::chrono::duration<double>(recover_after_seconds_));
   }
   if (was_up && on_event_) {
-    on_event_(absl::StrCat(kind_, " ", addresses_[server], " failed (",
+    on_event_(absl::StrCat(kind_, " ", address, " failed (",
                            rpc::FromGrpc(why).ToString(), "); using the others"));
   }
 }
 
 void ReplicaSet::MarkUp(int server) {
   bool was_down;
+  std::string address;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    was_down = down_[server];
+    was_down = down_[server] && !removed_[server];
     down_[server] = false;
+    address = addresses_[server];
   }
-  if (was_down && on_event_) on_event_(absl::StrCat(kind_, " ", addresses_[server], " is back"));
+  if (was_down && on_event_) on_event_(absl::StrCat(kind_, " ", address, " is serving"));
 }
 
 absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& start,
@@ -88,6 +142,10 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
   run->attempts.assign(n, 0);
   // A task that fails this often on transient errors gives up: every replica was tried twice.
   const int max_attempts = std::max(3, 2 * size());
+  // An elastic pool with no healthy member waits this long for one to join.
+  const Clock::time_point wait_for_members_until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(wait_for_members_seconds_.load()));
 
   std::unique_lock<std::mutex> lock(run->mu);
   while (true) {
@@ -106,7 +164,8 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
       int best = -1;
       {
         std::lock_guard<std::mutex> servers(mu_);
-        for (int s = 0; s < size(); ++s) {
+        for (int s = 0; s < static_cast<int>(addresses_.size()); ++s) {
+          if (removed_[s]) continue;
           if (!HealthyLocked(s)) {
             next_recovery = std::min(next_recovery, down_until_[s]);
             continue;
@@ -140,14 +199,19 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
           retries_.fetch_add(1);
         } else if (run->error.ok()) {
           absl::Status s = rpc::FromGrpc(status);
-          run->error = absl::Status(
-              s.code(), absl::StrCat(kind_, " ", addresses_[best], ": ", s.message()));
+          run->error =
+              absl::Status(s.code(), absl::StrCat(kind_, " ", address(best), ": ", s.message()));
         }
         run->cv.notify_all();
       });
       lock.lock();
     }
     if (!run->pending.empty() && !any_healthy && run->running == 0) {
+      if (next_recovery == Clock::time_point::max() && Clock::now() < wait_for_members_until) {
+        // Members may join (or a down one be brought back); look again shortly.
+        next_recovery = std::min(wait_for_members_until,
+                                 Clock::now() + std::chrono::milliseconds(100));
+      }
       if (next_recovery == Clock::time_point::max()) {
         run->error = absl::UnavailableError(absl::StrCat("every ", kind_, " has failed"));
         continue;
