@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/daemon.h"
 #include "common/rpc/auth.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 
@@ -45,6 +46,9 @@ std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** arg
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const char* program, const std::string& listen, const std::vector<grpc::Service*>& services,
     const ServerOptions& options, int* bound_port) {
+  // grpc.health.v1.Health answers SERVING while the server runs: Kubernetes' gRPC readiness
+  // probes (deploy/k8s) use it.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);

@@ -19,7 +19,8 @@
 
 namespace flywheel::testing {
 
-LearnerCluster::LearnerCluster(int rollout_servers) {
+LearnerCluster::LearnerCluster(int rollout_servers, std::vector<std::string> learner_args)
+    : learner_args_(std::move(learner_args)) {
   auto config = model::PresetConfig("tiny");
   FW_CHECK(config.ok());
   auto w = model::RandomModel(*config, 7);
@@ -48,9 +49,7 @@ LearnerCluster::LearnerCluster(int rollout_servers) {
     }
   }
   for (int i = 0; i < rollout_servers; ++i) {
-    auto r = DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", model_dir(), "--listen",
-                                   "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads",
-                                   "1", "--kv-blocks", "512"});
+    auto r = StartRolloutServer({"--model", model_dir()});
     FW_CHECK(r.ok()) << r.status();
     rollouts_.push_back(std::move(*r));
   }
@@ -61,10 +60,21 @@ LearnerCluster::LearnerCluster(int rollout_servers) {
   StartLearner();
 }
 
+absl::StatusOr<std::unique_ptr<DaemonProcess>> LearnerCluster::StartRolloutServer(
+    const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {FLYWHEEL_ROLLOUT_BIN, "--listen",  "127.0.0.1:0",
+                                   "--metrics-listen",   "127.0.0.1:0", "--threads",
+                                   "1",                  "--kv-blocks", "512"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return DaemonProcess::Start(argv);
+}
+
 void LearnerCluster::StartLearner() {
-  auto l =
-      DaemonProcess::Start({FLYWHEEL_LEARNER_BIN, "--listen", "127.0.0.1:0", "--metrics-listen",
-                            "127.0.0.1:0", "--state-dir", state_dir(), "--threads", "1"});
+  std::vector<std::string> argv = {FLYWHEEL_LEARNER_BIN, "--listen",    "127.0.0.1:0",
+                                   "--metrics-listen",   "127.0.0.1:0", "--state-dir",
+                                   state_dir(),          "--threads",   "1"};
+  argv.insert(argv.end(), learner_args_.begin(), learner_args_.end());
+  auto l = DaemonProcess::Start(argv);
   FW_CHECK(l.ok()) << l.status();
   learner_ = std::move(*l);
   stub_ = v1::JobService::NewStub(
@@ -156,7 +166,8 @@ absl::Status LearnerCluster::WaitForStep(const std::string& id, int64_t step, do
   return absl::DeadlineExceededError("job did not reach its step in time: " + id);
 }
 
-absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(const std::string& id) {
+absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(
+    const std::string& id, std::vector<std::string>* messages) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
   v1::WatchJobRequest req;
@@ -166,6 +177,7 @@ absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(const st
   v1::JobEvent e;
   while (reader->Read(&e)) {
     if (e.has_metrics()) out.push_back(e.metrics());
+    if (messages != nullptr && !e.message().empty()) messages->push_back(e.message());
   }
   grpc::Status st = reader->Finish();
   if (!st.ok()) return rpc::FromGrpc(st);

@@ -16,8 +16,9 @@ namespace flywheel::testing {
 class LearnerCluster {
  public:
   // Writes the model and data under a temp dir and starts `rollout_servers` rollout servers, one
-  // reward server and a learner whose state lives in state_dir() (kept across RestartLearner).
-  explicit LearnerCluster(int rollout_servers = 1);
+  // reward server and a learner whose state lives in state_dir() (kept across RestartLearner),
+  // started with learner_args besides the usual flags.
+  explicit LearnerCluster(int rollout_servers = 1, std::vector<std::string> learner_args = {});
 
   const std::string& dir() const { return tmp_.path(); }
   std::string model_dir() const { return tmp_.File("model"); }
@@ -37,8 +38,15 @@ class LearnerCluster {
   absl::StatusOr<v1::Job> Wait(const std::string& id, double timeout_s = 300);
   // Polls until the job has completed at least `step` steps.
   absl::Status WaitForStep(const std::string& id, int64_t step, double timeout_s = 300);
-  // Every step's metrics of the job, from a WatchJob stream read to the job's end.
-  absl::StatusOr<std::vector<v1::StepMetrics>> WatchToEnd(const std::string& id);
+  // Every step's metrics of the job, from a WatchJob stream read to the job's end; the events'
+  // messages go to *messages when it is not null.
+  absl::StatusOr<std::vector<v1::StepMetrics>> WatchToEnd(const std::string& id,
+                                                          std::vector<std::string>* messages =
+                                                              nullptr);
+  // Starts a further rollout server (loopback, port 0, one thread) with `args`, e.g.
+  // {"--model", "a=DIR", "--model", "b=DIR"} or {"--model", model_dir(), "--register", ...}.
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> StartRolloutServer(
+      const std::vector<std::string>& args);
 
   // SIGKILLs the learner (if running) and starts a new one on the same state dir.
   void KillLearner();
@@ -53,6 +61,7 @@ class LearnerCluster {
   TempDir tmp_;
   std::vector<std::unique_ptr<DaemonProcess>> rollouts_;
   std::unique_ptr<DaemonProcess> reward_, learner_;
+  std::vector<std::string> learner_args_;
   std::unique_ptr<v1::JobService::Stub> stub_;
 };
 
