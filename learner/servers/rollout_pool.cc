@@ -155,14 +155,26 @@ absl::Status RolloutPool::CommitOne(int server, int64_t version,
 
 absl::StatusOr<PushResult> RolloutPool::PushAll(const model::ParameterLayout& layout,
                                                 const float* params, int64_t version) {
-  // An elastic pool may have no member yet (the first registered server is starting): wait for
-  // one, as a request would.
+  // An elastic pool may have no serving member for a moment (the first registered server is
+  // starting, or the only one left just went away while a newcomer syncs): wait for one, as a
+  // request would, and try again.
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(
                             (entries_.elastic() ? options_.timeout_seconds : 0) * 1000));
-  while (replicas_.healthy_count() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (;;) {
+    while (replicas_.healthy_count() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    absl::StatusOr<PushResult> result = PushOnce(layout, params, version);
+    if (result.ok() || !absl::IsUnavailable(result.status()) ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return result;
+    }
   }
+}
+
+absl::StatusOr<PushResult> RolloutPool::PushOnce(const model::ParameterLayout& layout,
+                                                 const float* params, int64_t version) {
   std::lock_guard<std::mutex> push(push_mu_);
   std::vector<int> targets;
   for (int s = 0; s < size(); ++s) {

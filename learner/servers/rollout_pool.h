@@ -132,6 +132,9 @@ class RolloutPool {
   absl::Status PushOne(int server, const model::ParameterLayout& layout, const float* params,
                        int64_t version, bool stage_only, v1::PushWeightsResponse* response);
   absl::Status CommitOne(int server, int64_t version, v1::CommitWeightsResponse* response);
+  // One attempt of PushAll over the members serving now.
+  absl::StatusOr<PushResult> PushOnce(const model::ParameterLayout& layout, const float* params,
+                                      int64_t version);
   // Brings a down or joining member to the committed weights and serves it again.
   void Sync(int server);
   void MembershipLoop();

@@ -53,9 +53,6 @@ TEST(ThreadPoolTest, NullPoolRunsInline) {
   EXPECT_EQ(total, 10);
 }
 
-}  // namespace
-}  // namespace flywheel
-
 // Two learner jobs computing at once share one pool: Run() from two threads at the same time must
 // neither deadlock nor mix their jobs. Each caller fills its own buffer with ParallelFor many
 // times; every element must hold its own caller's value.
@@ -81,3 +78,6 @@ TEST(ThreadPoolTest, ConcurrentCallersEachGetTheirOwnJob) {
   ta.join();
   tb.join();
 }
+
+}  // namespace
+}  // namespace flywheel

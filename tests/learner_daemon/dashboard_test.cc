@@ -83,19 +83,19 @@ std::vector<std::string> DashboardExpressions(const std::string& job_id) {
 std::vector<std::string> ConsoleExpressions(const std::string& job_id) {
   const std::string page = ReadFile(kSource + "/deploy/prometheus/consoles/flywheel.html");
   std::vector<std::string> out;
-  const std::regex graph(R"(expr: (\[[^\]]*\]|"[^"]*"))");
-  const std::regex quoted(R"("([^"]*)")");
+  const std::regex graph(R"re(expr: (\[[^\]]*\]|"[^"]*"))re");
+  const std::regex quoted(R"re("([^"]*)")re");
   for (std::sregex_iterator g(page.begin(), page.end(), graph), end; g != end; ++g) {
     const std::string value = (*g)[1];
     for (std::sregex_iterator q(value.begin(), value.end(), quoted); q != end; ++q) {
       out.push_back(absl::StrReplaceAll((*q)[1].str(), {{"{{ $job }}", job_id}}));
     }
   }
-  const std::regex printf_query(R"(printf "([^"]*)" \$job)");
+  const std::regex printf_query(R"re(printf "([^"]*)" \$job)re");
   for (std::sregex_iterator m(page.begin(), page.end(), printf_query), end; m != end; ++m) {
     out.push_back(absl::StrReplaceAll((*m)[1].str(), {{"%s", job_id}}));
   }
-  const std::regex plain_query(R"(\(args "[^"]*" "([^"]*)"\))");
+  const std::regex plain_query(R"re(\(args "[^"]*" "([^"]*)"\))re");
   for (std::sregex_iterator m(page.begin(), page.end(), plain_query), end; m != end; ++m) {
     out.push_back((*m)[1]);
   }
@@ -218,7 +218,8 @@ TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
       "--disable-background-networking --disable-component-update --disable-sync "
       "--hide-scrollbars --window-size=1300,1250 --virtual-time-budget=8000 --user-data-dir=" +
       cluster.dir() + "/chromium ";
-  const std::string url = "'http://" + prom + path + "'";
+  // The job is seconds old: a one-minute span shows its curves.
+  const std::string url = "'http://" + prom + path + "#pctc{\"duration\":60,\"endTime\":0}'";
   std::string dom;
   ASSERT_EQ(RunCommand(flags + "--dump-dom " + url + " 2>/dev/null", &dom), 0);
   size_t charts = 0;

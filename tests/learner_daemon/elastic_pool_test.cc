@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -38,7 +39,7 @@ TEST(ElasticPoolTest, ServersJoinAndLeaveARunningJob) {
 
   v1::JobSpec spec = cluster.GrpoSpec();
   spec.add_rollout_servers("registered");
-  spec.set_steps(14);
+  spec.set_steps(60);
   spec.set_max_async_steps(1);
   spec.set_request_timeout_seconds(10);
   auto job = cluster.Submit(spec);
@@ -46,15 +47,28 @@ TEST(ElasticPoolTest, ServersJoinAndLeaveARunningJob) {
   std::vector<std::string> messages;
   absl::StatusOr<std::vector<v1::StepMetrics>> metrics;
   std::thread watch([&] { metrics = cluster.WatchToEnd(job->id(), &messages); });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();  // also when an assertion returns early
+    }
+  } joiner{watch};
 
   ASSERT_TRUE(cluster.WaitForStep(job->id(), 3).ok());
   auto second =
       cluster.StartRolloutServer({"--model", cluster.model_dir(), "--register", learner});
   ASSERT_TRUE(second.ok()) << second.status();
-  // Let the newcomer take part for a few steps, then take the first server away.
-  auto at = cluster.Get(job->id());
-  ASSERT_TRUE(at.ok());
-  ASSERT_TRUE(cluster.WaitForStep(job->id(), std::min<int64_t>(at->step() + 4, 10)).ok());
+  // Wait until a step has run on both, then take the first server away.
+  int64_t both_at = -1;
+  for (int i = 0; i < 6000 && both_at < 0; ++i) {
+    auto at = cluster.Get(job->id());
+    ASSERT_TRUE(at.ok());
+    if (at->last_metrics().rollout_servers() == 2) both_at = at->step();
+    ASSERT_LT(at->step(), spec.steps() - 5) << "the job ended before the second server joined";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(both_at, 0) << "the second server never joined";
+  ASSERT_TRUE(cluster.WaitForStep(job->id(), both_at + 3).ok());
   const std::string first_address = (*first)->address();
   ASSERT_TRUE((*first)->Stop(SIGTERM).ok());
 
@@ -63,9 +77,9 @@ TEST(ElasticPoolTest, ServersJoinAndLeaveARunningJob) {
   auto done = cluster.Get(job->id());
   ASSERT_TRUE(done.ok()) << done.status();
   ASSERT_EQ(done->state(), v1::JOB_STATE_SUCCEEDED) << done->error();
-  EXPECT_EQ(done->step(), 14);
-  EXPECT_EQ(done->data_cursor(), 14 * 4);
-  ASSERT_EQ(metrics->size(), 14u);
+  EXPECT_EQ(done->step(), 60);
+  EXPECT_EQ(done->data_cursor(), 60 * 4);
+  ASSERT_EQ(metrics->size(), 60u);
   int steps_with_two = 0;
   for (const auto& m : *metrics) {
     SCOPED_TRACE(m.step());
@@ -85,8 +99,8 @@ TEST(ElasticPoolTest, ServersJoinAndLeaveARunningJob) {
   EXPECT_GT(MetricValue(*text, "flywheel_rollout_generated_tokens_total"), 0);
   auto info = rpc::ProbeRollout((*second)->address(), 5);
   ASSERT_TRUE(info.ok());
-  // Versions are numbered base + step; the job pushed 15 versions (step 0 to 14).
-  EXPECT_GE(info->version(), 14);
+  // Versions are numbered base + step; the job pushed 61 versions (step 0 to 60).
+  EXPECT_GE(info->version(), 60);
 }
 
 }  // namespace
