@@ -47,13 +47,13 @@ constexpr char kUsage[] =
 int main(int argc, char** argv) {
   using namespace flywheel;
   int exit_code = 0;
-  auto setup = rpc::StartDaemon(kProgram, argc, argv,
-                                {.valued = {"state-dir", "server-token-file", "probe-timeout",
-                                            "max-running-jobs"},
-                                 .required = {"state-dir"},
-                                 .auth_token_file = true,
-                                 .usage = kUsage},
-                                &exit_code);
+  auto setup = rpc::StartDaemon(
+      kProgram, argc, argv,
+      {.valued = {"state-dir", "server-token-file", "probe-timeout", "max-running-jobs"},
+       .required = {"state-dir"},
+       .auth_token_file = true,
+       .usage = kUsage},
+      &exit_code);
   if (!setup) return exit_code;
   const Flags& flags = setup->flags;
   auto probe = flags.GetDouble("probe-timeout", 3.0);
@@ -104,8 +104,7 @@ int main(int argc, char** argv) {
   learner::SpecCheckOptions check;
   check.probe_timeout_seconds = *probe;
   check.bearer_token = server_token;
-  learner::JobServiceImpl service(env, check, setup->auth_token,
-                                  static_cast<int>(*max_running));
+  learner::JobServiceImpl service(env, check, setup->auth_token, static_cast<int>(*max_running));
   learner::FleetServiceImpl fleet(&registry, setup->auth_token);
 
   auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service, &fleet}, {});

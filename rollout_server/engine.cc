@@ -82,10 +82,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<NamedModel> m
     const model::ModelConfig& a = models[0].model->config();
     const model::ModelConfig& b = models[i].model->config();
     if (a.num_layers != b.num_layers || a.kv_dim() != b.kv_dim()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "model \"", models[i].name, "\" has KV rows of ", b.num_layers, " layers x ",
-          b.kv_dim(), " floats, model \"", models[0].name, "\" ", a.num_layers, " x ",
-          a.kv_dim(), ": the models of one server share its KV cache and must agree"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("model \"", models[i].name, "\" has KV rows of ", b.num_layers, " layers x ",
+                       b.kv_dim(), " floats, model \"", models[0].name, "\" ", a.num_layers, " x ",
+                       a.kv_dim(), ": the models of one server share its KV cache and must agree"));
     }
   }
   if (options.kv_blocks < 1 || options.block_size < 1 || options.max_tokens_per_step < 1 ||
@@ -266,9 +266,9 @@ void Engine::TakeInbox() {
     if (slot.version == c.version) {
       c.done(absl::OkStatus(), taken[i] >= 0 ? pauses[taken[i]] : 0.0);
     } else {
-      c.done(absl::FailedPreconditionError(absl::StrCat(
-                 "model \"", slot.name, "\" has no staged version ", c.version,
-                 " to commit (serving ", slot.version, ")")),
+      c.done(absl::FailedPreconditionError(absl::StrCat("model \"", slot.name,
+                                                        "\" has no staged version ", c.version,
+                                                        " to commit (serving ", slot.version, ")")),
              0);
     }
   }
@@ -276,8 +276,7 @@ void Engine::TakeInbox() {
     const Slot& slot = *slots_[model];
     if (min_version <= slot.version) return absl::OkStatus();
     return absl::UnavailableError(absl::StrCat("model \"", slot.name, "\" is at version ",
-                                               slot.version, "; the request needs ",
-                                               min_version));
+                                               slot.version, "; the request needs ", min_version));
   };
   for (auto& s : scores) {
     if (absl::Status st = too_old(s.model, s.min_version); !st.ok()) {
@@ -544,8 +543,7 @@ bool Engine::Step() {
     std::vector<size_t> rows;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i]->group->params.model != static_cast<int>(m)) continue;
-      steps.push_back({absl::MakeConstSpan(batch[i]->tokens).subspan(batch[i]->computed,
-                                                                     counts[i]),
+      steps.push_back({absl::MakeConstSpan(batch[i]->tokens).subspan(batch[i]->computed, counts[i]),
                        batch[i]->computed, batch[i]->blocks});
       rows.push_back(i);
       if (!batch[i]->running) prefill += counts[i];

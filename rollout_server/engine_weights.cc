@@ -26,15 +26,15 @@ absl::Status Engine::StageWeights(std::vector<float> params, int64_t version, We
   return PostWeights(std::move(params), version, model, /*commit=*/false, std::move(done));
 }
 
-absl::Status Engine::PostWeights(std::vector<float> params, int64_t version, int model,
-                                 bool commit, WeightsDone done) {
+absl::Status Engine::PostWeights(std::vector<float> params, int64_t version, int model, bool commit,
+                                 WeightsDone done) {
   if (model < 0 || model >= num_models()) {
     return absl::InvalidArgumentError(absl::StrCat("no model with index ", model));
   }
   Slot* slot = slots_[model].get();
   if (static_cast<int64_t>(params.size()) != slot->num_params) {
-    return absl::InvalidArgumentError(absl::StrCat("weights have ", params.size(),
-                                                   " values, the model has ", slot->num_params));
+    return absl::InvalidArgumentError(
+        absl::StrCat("weights have ", params.size(), " values, the model has ", slot->num_params));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -92,8 +92,7 @@ absl::Status Engine::CommitWeights(int64_t version, WeightsDone done, int model)
 int Engine::TakeStagedLocked(int model, int64_t min_version, std::deque<WeightJob>* weights) {
   if (model < 0 || model >= num_models()) return -1;
   Slot& slot = *slots_[model];
-  if (slot.staged == nullptr || min_version <= slot.version ||
-      slot.staged_version < min_version) {
+  if (slot.staged == nullptr || min_version <= slot.version || slot.staged_version < min_version) {
     return -1;
   }
   weights->push_back({model, std::move(slot.staged), slot.staged_version, nullptr});

@@ -19,9 +19,9 @@
 #include "common/base/flags.h"
 #include "common/base/logging.h"
 #include "common/metrics/metrics_server.h"
+#include "common/rpc/auth.h"
 #include "common/rpc/daemon_main.h"
 #include "common/tokenizer/tokenizer.h"
-#include "common/rpc/auth.h"
 #include "rollout_server/registration.h"
 #include "rollout_server/rollout_metrics.h"
 #include "rollout_server/rollout_service.h"
@@ -77,14 +77,14 @@ int main(int argc, char** argv) {
   using namespace flywheel;
   constexpr char kProgram[] = "flywheel-rollout";
   int exit_code = 0;
-  auto setup = rpc::StartDaemon(
-      kProgram, argc, argv,
-      {.valued = {"model", "kv-blocks", "block-size", "max-tokens-per-step", "max-running",
-                  "register", "advertise", "register-token-file"},
-       .required = {"model"},
-       .auth_token_file = true,
-       .usage = kUsage},
-      &exit_code);
+  auto setup =
+      rpc::StartDaemon(kProgram, argc, argv,
+                       {.valued = {"model", "kv-blocks", "block-size", "max-tokens-per-step",
+                                   "max-running", "register", "advertise", "register-token-file"},
+                        .required = {"model"},
+                        .auth_token_file = true,
+                        .usage = kUsage},
+                       &exit_code);
   if (!setup) return exit_code;
   const Flags& flags = setup->flags;
   rollout::EngineOptions opt;
@@ -171,8 +171,8 @@ int main(int argc, char** argv) {
   if (auto learner = flags.Get("register")) {
     registration = std::make_unique<rollout::Registration>(rollout::RegistrationOptions{
         .learner = *learner,
-        .address = rollout::AdvertisedAddress(flags.GetOr("advertise", ""),
-                                              *flags.Get("listen"), port),
+        .address =
+            rollout::AdvertisedAddress(flags.GetOr("advertise", ""), *flags.Get("listen"), port),
         .models = names,
         .bearer_token = register_token});
   }

@@ -11,8 +11,7 @@ namespace {
 // Runs one unary call `call(stub, context, request, response)` against a fresh private channel.
 template <typename Service, typename Response, typename Request, typename Call>
 absl::StatusOr<Response> Probe(const char* kind, const std::string& address, double timeout_seconds,
-                               const std::string& bearer_token, const Request& request,
-                               Call call) {
+                               const std::string& bearer_token, const Request& request, Call call) {
   ChannelOptions options;
   options.private_subchannel = true;
   auto stub = Service::NewStub(MakeChannel(address, options));

@@ -21,8 +21,7 @@ grpc::ServerUnaryReactor* FleetServiceImpl::Register(grpc::CallbackServerContext
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "address is empty"));
     return reactor;
   }
-  RegisteredServer server{request->address(),
-                          {request->models().begin(), request->models().end()}};
+  RegisteredServer server{request->address(), {request->models().begin(), request->models().end()}};
   if (registry_->Register(server)) {
     FW_LOG(INFO) << "rollout server " << server.address << " registered";
   }

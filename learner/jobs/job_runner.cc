@@ -153,8 +153,8 @@ absl::Status JobRunner::Setup() {
     reference_ = std::move(ref);
   }
   ASSIGN_OR_RETURN(OptimizerOptions opt, ToOptimizerOptions(spec_));
-  ASSIGN_OR_RETURN(trainer_, PolicyTrainer::Create(std::move(policy), opt,
-                                                   spec_.micro_batch_size(), env_.pool));
+  ASSIGN_OR_RETURN(
+      trainer_, PolicyTrainer::Create(std::move(policy), opt, spec_.micro_batch_size(), env_.pool));
   if (ckpt.ok()) {
     RETURN_IF_ERROR(trainer_->RestoreState(ckpt->state.optimizer_step, std::move(ckpt->adam_m),
                                            std::move(ckpt->adam_v)));

@@ -103,9 +103,9 @@ class JobRunner {
   std::unique_ptr<RolloutPool> rollouts_;
   std::unique_ptr<RewardPool> rewards_;
   std::unique_ptr<RolloutPool> teachers_;  // distillation from teacher servers
-  int64_t step_ = 0;          // steps completed
-  int64_t retries_seen_ = 0;  // StepMetrics::retries already counted in Prometheus
-  int64_t version_base_ = 0;  // server weight version of step s is version_base_ + s
+  int64_t step_ = 0;                       // steps completed
+  int64_t retries_seen_ = 0;               // StepMetrics::retries already counted in Prometheus
+  int64_t version_base_ = 0;               // server weight version of step s is version_base_ + s
   std::optional<double> eval_accuracy_, initial_eval_accuracy_;
 };
 

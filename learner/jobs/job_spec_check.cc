@@ -14,13 +14,13 @@
 #include "common/base/status_macros.h"
 #include "common/model/config.h"
 #include "common/model/parameters.h"
-#include "learner/servers/server_entries.h"
 #include "common/rpc/probes.h"
 #include "common/tokenizer/chat_template.h"
 #include "common/tokenizer/fingerprint.h"
 #include "common/tokenizer/tokenizer.h"
 #include "learner/jobs/dataset.h"
 #include "learner/jobs/job_spec.h"
+#include "learner/servers/server_entries.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::learner {

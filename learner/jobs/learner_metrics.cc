@@ -74,15 +74,17 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
   }
   phase_seconds_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_step_phase_seconds")
-                        .Help("Wall time of the latest step by phase: on the learner wait (for "
-                              "the batch), update (forward/backward/optimizer) and push (weights); "
-                              "on the batch producer sample, reward and teacher (distillation), "
-                              "which overlap the learner's phases when the job is asynchronous")
+                        .Help(
+                            "Wall time of the latest step by phase: on the learner wait (for "
+                            "the batch), update (forward/backward/optimizer) and push (weights); "
+                            "on the batch producer sample, reward and teacher (distillation), "
+                            "which overlap the learner's phases when the job is asynchronous")
                         .Register(reg);
   rubric_disagreement_ = &prometheus::BuildGauge()
                               .Name("flywheel_learner_rubric_disagreement_rate")
-                              .Help("Fraction of rubric items whose rule-checked and judged "
-                                    "criteria disagree (only steps with such items)")
+                              .Help(
+                                  "Fraction of rubric items whose rule-checked and judged "
+                                  "criteria disagree (only steps with such items)")
                               .Register(reg);
   eval_accuracy_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_eval_accuracy")
@@ -130,7 +132,8 @@ void LearnerMetrics::RecordEval(const std::string& job, double accuracy) {
 }
 
 void LearnerMetrics::CountRetries(const std::string& job, const std::string& kind, int64_t n) {
-  if (n > 0) retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
+  if (n > 0)
+    retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
 }
 
 void LearnerMetrics::SetJobState(const std::string& job, v1::JobState state) {

@@ -19,8 +19,7 @@ class LearnerMetrics {
  public:
   explicit LearnerMetrics(metrics::MetricsServer* server);
 
-  void RecordStep(const std::string& job, const std::string& algorithm,
-                  const v1::StepMetrics& m);
+  void RecordStep(const std::string& job, const std::string& algorithm, const v1::StepMetrics& m);
   void RecordEval(const std::string& job, double accuracy);
   void CountRetries(const std::string& job, const std::string& kind, int64_t n);
   void SetJobState(const std::string& job, v1::JobState state);

@@ -5,9 +5,8 @@
 namespace flywheel::learner {
 
 bool FleetRegistry::LiveLocked(const Entry& e) const {
-  return Clock::now() - e.seen <
-         std::chrono::duration_cast<Clock::duration>(
-             std::chrono::duration<double>(3 * heartbeat_seconds_));
+  return Clock::now() - e.seen < std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(3 * heartbeat_seconds_));
 }
 
 bool FleetRegistry::Register(const RegisteredServer& server) {
@@ -35,8 +34,7 @@ std::vector<RegisteredServer> FleetRegistry::List() const {
 std::vector<std::string> FleetRegistry::AddressesServing(const std::string& model) const {
   std::vector<std::string> out;
   for (const auto& s : List()) {
-    if (model.empty() ||
-        std::find(s.models.begin(), s.models.end(), model) != s.models.end()) {
+    if (model.empty() || std::find(s.models.begin(), s.models.end(), model) != s.models.end()) {
       out.push_back(s.address);
     }
   }

@@ -109,8 +109,8 @@ void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
                                  std::chrono::duration<double>(recover_after_seconds_));
   }
   if (was_up && on_event_) {
-    on_event_(absl::StrCat(kind_, " ", address, " failed (",
-                           rpc::FromGrpc(why).ToString(), "); using the others"));
+    on_event_(absl::StrCat(kind_, " ", address, " failed (", rpc::FromGrpc(why).ToString(),
+                           "); using the others"));
   }
 }
 
@@ -209,8 +209,8 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
     if (!run->pending.empty() && !any_healthy && run->running == 0) {
       if (next_recovery == Clock::time_point::max() && Clock::now() < wait_for_members_until) {
         // Members may join (or a down one be brought back); look again shortly.
-        next_recovery = std::min(wait_for_members_until,
-                                 Clock::now() + std::chrono::milliseconds(100));
+        next_recovery =
+            std::min(wait_for_members_until, Clock::now() + std::chrono::milliseconds(100));
       }
       if (next_recovery == Clock::time_point::max()) {
         run->error = absl::UnavailableError(absl::StrCat("every ", kind_, " has failed"));

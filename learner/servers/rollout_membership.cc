@@ -85,8 +85,7 @@ void RolloutPool::Refresh() {
 
 void RolloutPool::Sync(int server) {
   const std::string address = replicas_.address(server);
-  auto info =
-      rpc::ProbeRollout(address, kProbeSeconds, options_.bearer_token, options_.model);
+  auto info = rpc::ProbeRollout(address, kProbeSeconds, options_.bearer_token, options_.model);
   if (!info.ok()) return;  // Still away; probed again later.
   for (int attempt = 0; attempt < kSyncAttempts; ++attempt) {
     Weights w;

@@ -47,8 +47,7 @@ void ForEachConcurrently(size_t n, Fn fn) {
 // Not a dead server: a configuration error every later push would repeat.
 bool ConfigurationError(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnauthenticated ||
-         s.code() == absl::StatusCode::kInvalidArgument ||
-         s.code() == absl::StatusCode::kNotFound;
+         s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kNotFound;
 }
 
 }  // namespace
@@ -210,7 +209,8 @@ absl::StatusOr<PushResult> RolloutPool::PushOnce(const model::ParameterLayout& l
     result.dropped.push_back(address);
     if (options_.on_event) {
       options_.on_event(absl::StrCat(options_.kind, " ", address, " failed to stage version ",
-                                     version, "; dropped until it is brought to the current "
+                                     version,
+                                     "; dropped until it is brought to the current "
                                      "weights"));
     }
   }
@@ -220,7 +220,8 @@ absl::StatusOr<PushResult> RolloutPool::PushOnce(const model::ParameterLayout& l
   }
   // The commit point: from here on every request asks for `version`.
   committed_.layout = std::make_shared<const model::ParameterLayout>(layout);
-  committed_.params = std::make_shared<const std::vector<float>>(params, params + layout.num_params());
+  committed_.params =
+      std::make_shared<const std::vector<float>>(params, params + layout.num_params());
   committed_.version = version;
   committed_version_ = version;
   result.committed_at = std::chrono::steady_clock::now();

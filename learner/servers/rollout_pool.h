@@ -146,7 +146,7 @@ class RolloutPool {
   mutable std::mutex stubs_mu_;
   std::vector<std::shared_ptr<Stub>> stubs_;  // by server index; guarded by stubs_mu_
   std::vector<bool> dynamic_;                 // joined through DNS or the registry; stubs_mu_
-  std::mutex refresh_mu_;  // one Refresh at a time
+  std::mutex refresh_mu_;                     // one Refresh at a time
   // When each down server may be probed next; guarded by refresh_mu_.
   std::map<std::string, std::chrono::steady_clock::time_point> next_probe_;
 

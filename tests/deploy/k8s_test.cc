@@ -11,11 +11,11 @@
 #include <string>
 
 #include "common/model/checkpoint.h"
-#include "gtest/gtest.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "gtest/gtest.h"
 #include "tests/model/test_util.h"
 #include "tests/util/daemon_process.h"
 #include "tests/util/subprocess.h"
@@ -106,8 +106,8 @@ RolloutFacts AskARealRolloutServer() {
   auto w = model::RandomModel(*config, 1);
   EXPECT_TRUE(model::SaveModelDir(tmp.File("model"), w.config, w.params.data()).ok());
   auto d = DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", tmp.File("model"), "--listen",
-                                 "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads",
-                                 "1", "--kv-blocks", "64"});
+                                 "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--threads", "1",
+                                 "--kv-blocks", "64"});
   EXPECT_TRUE(d.ok()) << d.status();
   RolloutFacts facts;
   if (!d.ok()) return facts;
@@ -118,8 +118,7 @@ RolloutFacts AskARealRolloutServer() {
     facts.metrics.insert((*m)[1]);
   }
   // grpc.health.v1.Health/Check with an empty request; SERVING is status 1 (bytes 08 01).
-  grpc::GenericStub stub(
-      grpc::CreateChannel((*d)->address(), grpc::InsecureChannelCredentials()));
+  grpc::GenericStub stub(grpc::CreateChannel((*d)->address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::ByteBuffer request, response;

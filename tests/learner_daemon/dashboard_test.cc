@@ -129,7 +129,8 @@ TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
       row["task"] = {{"verifier", "rubric"},
                      {"rubric",
                       {{{"title", "has a digit"}, {"kind", "regex"}, {"pattern", "[0-9]"}},
-                       {{"title", "answers"}, {"kind", "judge"},
+                       {{"title", "answers"},
+                        {"kind", "judge"},
                         {"description", "The response gives a number."}}}}};
       out << row.dump() << "\n";
     }
@@ -164,8 +165,8 @@ TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
     const std::string log = cluster.dir() + "/prometheus.log";
     freopen(log.c_str(), "w", stdout);
     freopen(log.c_str(), "a", stderr);
-    execlp("prometheus", "prometheus", a1.c_str(), a2.c_str(), a3.c_str(), a4.c_str(),
-           a5.c_str(), static_cast<char*>(nullptr));
+    execlp("prometheus", "prometheus", a1.c_str(), a2.c_str(), a3.c_str(), a4.c_str(), a5.c_str(),
+           static_cast<char*>(nullptr));
     _exit(127);
   }
   struct Stopper {

@@ -55,8 +55,7 @@ TEST(ElasticPoolTest, ServersJoinAndLeaveARunningJob) {
   } joiner{watch};
 
   ASSERT_TRUE(cluster.WaitForStep(job->id(), 3).ok());
-  auto second =
-      cluster.StartRolloutServer({"--model", cluster.model_dir(), "--register", learner});
+  auto second = cluster.StartRolloutServer({"--model", cluster.model_dir(), "--register", learner});
   ASSERT_TRUE(second.ok()) << second.status();
   // Wait until a step has run on both, then take the first server away.
   int64_t both_at = -1;

@@ -32,15 +32,14 @@ class FleetSwitchTest : public ::testing::Test {
     auto config = model::PresetConfig("tiny");
     ASSERT_TRUE(config.ok());
     weights_ = model::RandomModel(*config, 7);
-    ASSERT_TRUE(model::SaveModelDir(tmp_.File("model"), weights_.config,
-                                    weights_.params.data())
-                    .ok());
+    ASSERT_TRUE(
+        model::SaveModelDir(tmp_.File("model"), weights_.config, weights_.params.data()).ok());
   }
 
   std::unique_ptr<DaemonProcess> StartServer(const std::string& listen = "127.0.0.1:0") {
-    auto r = DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", tmp_.File("model"),
-                                   "--listen", listen, "--metrics-listen", "127.0.0.1:0",
-                                   "--threads", "1", "--kv-blocks", "256"});
+    auto r = DaemonProcess::Start({FLYWHEEL_ROLLOUT_BIN, "--model", tmp_.File("model"), "--listen",
+                                   listen, "--metrics-listen", "127.0.0.1:0", "--threads", "1",
+                                   "--kv-blocks", "256"});
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? std::move(*r) : nullptr;
   }
@@ -127,8 +126,7 @@ TEST_F(FleetSwitchTest, NoRequestStartedAfterACommitMeetsOldWeights) {
         std::lock_guard<std::mutex> lock(seen_mu);
         for (const auto& resp : *out) {
           for (const auto& comp : resp.completions()) {
-            seen.push_back({t0, *std::min_element(comp.versions().begin(),
-                                                  comp.versions().end())});
+            seen.push_back({t0, *std::min_element(comp.versions().begin(), comp.versions().end())});
           }
         }
       }
@@ -153,9 +151,9 @@ TEST_F(FleetSwitchTest, NoRequestStartedAfterACommitMeetsOldWeights) {
     for (const auto& [v, at] : commits) {
       if (s.started > at) {
         ++after_commits;
-        EXPECT_GE(s.oldest_version, v) << "a request started after version " << v
-                                       << " was committed was served by version "
-                                       << s.oldest_version;
+        EXPECT_GE(s.oldest_version, v)
+            << "a request started after version " << v << " was committed was served by version "
+            << s.oldest_version;
       } else if (s.oldest_version < v) {
         ++old_before_commit;
       }

@@ -62,9 +62,15 @@ LearnerCluster::LearnerCluster(int rollout_servers, std::vector<std::string> lea
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> LearnerCluster::StartRolloutServer(
     const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {FLYWHEEL_ROLLOUT_BIN, "--listen",  "127.0.0.1:0",
-                                   "--metrics-listen",   "127.0.0.1:0", "--threads",
-                                   "1",                  "--kv-blocks", "512"};
+  std::vector<std::string> argv = {FLYWHEEL_ROLLOUT_BIN,
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--metrics-listen",
+                                   "127.0.0.1:0",
+                                   "--threads",
+                                   "1",
+                                   "--kv-blocks",
+                                   "512"};
   argv.insert(argv.end(), args.begin(), args.end());
   return DaemonProcess::Start(argv);
 }

@@ -40,9 +40,8 @@ class LearnerCluster {
   absl::Status WaitForStep(const std::string& id, int64_t step, double timeout_s = 300);
   // Every step's metrics of the job, from a WatchJob stream read to the job's end; the events'
   // messages go to *messages when it is not null.
-  absl::StatusOr<std::vector<v1::StepMetrics>> WatchToEnd(const std::string& id,
-                                                          std::vector<std::string>* messages =
-                                                              nullptr);
+  absl::StatusOr<std::vector<v1::StepMetrics>> WatchToEnd(
+      const std::string& id, std::vector<std::string>* messages = nullptr);
   // Starts a further rollout server (loopback, port 0, one thread) with `args`, e.g.
   // {"--model", "a=DIR", "--model", "b=DIR"} or {"--model", model_dir(), "--register", ...}.
   absl::StatusOr<std::unique_ptr<DaemonProcess>> StartRolloutServer(

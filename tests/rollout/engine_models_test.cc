@@ -120,8 +120,7 @@ TEST(EngineModelsTest, ExplicitCommitSwapsBetweenSteps) {
   auto engine = MakeEngine();
   auto next = MakeModel(11);
   ASSERT_TRUE(
-      Wait([&](auto done) { return engine->StageWeights(Flat(*next), 1, std::move(done)); })
-          .ok());
+      Wait([&](auto done) { return engine->StageWeights(Flat(*next), 1, std::move(done)); }).ok());
   EXPECT_EQ(engine->version(0), 0);
   ASSERT_TRUE(Wait([&](auto done) { return engine->CommitWeights(1, std::move(done)); }).ok());
   EXPECT_EQ(engine->version(0), 1);

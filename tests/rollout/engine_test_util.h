@@ -44,8 +44,8 @@ inline std::unique_ptr<Engine> MakeEngine(EngineOptions opt = {}, uint64_t seed 
   return std::move(*e);
 }
 
-inline GenerateParams Params(std::vector<int32_t> prompt, int64_t n, float temperature, int64_t max_tokens,
-                      uint64_t seed = 1) {
+inline GenerateParams Params(std::vector<int32_t> prompt, int64_t n, float temperature,
+                             int64_t max_tokens, uint64_t seed = 1) {
   GenerateParams p;
   p.prompt = std::move(prompt);
   p.n = n;
