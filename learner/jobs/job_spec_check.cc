@@ -364,13 +364,16 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
   };
   // Rollout servers may also be found through DNS or registration; those come and go, so only
   // the fixed ones are probed.
-  auto entries = ParseServerEntries(
-      std::vector<std::string>(spec.rollout_servers().begin(), spec.rollout_servers().end()));
-  if (!entries.ok()) {
-    problems.push_back(absl::StrCat("rollout_servers: ", entries.status().message()));
-  } else {
-    probe_all("rollout server", entries->fixed, spec.rollout_model());
+  std::vector<std::string> fixed;
+  for (const auto& entry : spec.rollout_servers()) {
+    auto parsed = ParseServerEntries({entry});
+    if (!parsed.ok()) {
+      problems.push_back(absl::StrCat("rollout server ", parsed.status().message()));
+    } else {
+      fixed.insert(fixed.end(), parsed->fixed.begin(), parsed->fixed.end());
+    }
   }
+  probe_all("rollout server", fixed, spec.rollout_model());
   if (opd) probe_all("teacher server", spec.distill().teacher_servers(), std::string());
   for (const auto& address : spec.reward_servers()) {
     if (!ValidAddress(address)) {
