@@ -5,17 +5,15 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "common/base/crc32c.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/client.h"
 #include "common/rpc/probes.h"
 #include "common/rpc/status.h"
+#include "learner/servers/weight_upload.h"
 
 namespace flywheel::learner {
 namespace {
 
-// 1 MiB chunks: large enough that per-message overhead is small, well under gRPC's 4 MiB limit.
-constexpr int64_t kChunkBytes = 1 << 20;
 // Generate calls one server runs at once; its engine batches them.
 constexpr int kMaxInflightPerServer = 64;
 // Score items per request: a few prefills' worth, so a retry repeats little work and the
@@ -118,27 +116,13 @@ absl::StatusOr<std::vector<v1::GenerateResponse>> RolloutPool::GenerateAll(
 absl::Status RolloutPool::PushOne(int server, const model::ParameterLayout& layout,
                                   const float* params, int64_t version, bool stage_only,
                                   v1::PushWeightsResponse* response) {
-  grpc::ClientContext ctx;
-  rpc::AddBearer(&ctx, options_.bearer_token);
-  rpc::SetDeadline(&ctx, options_.timeout_seconds);
-  auto writer = StubOf(server)->PushWeights(&ctx, response);
-  v1::WeightChunk chunk;
-  for (const auto& t : layout.tensors()) {
-    const char* base = reinterpret_cast<const char*>(params + t.offset);
-    const int64_t bytes = t.numel * 4;
-    for (int64_t off = 0; off < bytes; off += kChunkBytes) {
-      chunk.set_version(version);
-      chunk.set_model(options_.model);
-      chunk.set_stage_only(stage_only);
-      chunk.set_tensor(t.name);
-      chunk.set_offset(off);
-      chunk.set_data(base + off, std::min(kChunkBytes, bytes - off));
-      chunk.set_crc32c(Crc32c(chunk.data().data(), chunk.data().size()));
-      if (!writer->Write(chunk)) break;  // The server ended the stream; Finish says why.
-    }
-  }
-  writer->WritesDone();
-  return rpc::FromGrpc(writer->Finish());
+  WeightUpload upload;
+  upload.model = options_.model;
+  upload.version = version;
+  upload.stage_only = stage_only;
+  upload.bearer_token = options_.bearer_token;
+  upload.timeout_seconds = options_.timeout_seconds;
+  return UploadWeights(StubOf(server).get(), layout, params, upload, response);
 }
 
 absl::Status RolloutPool::CommitOne(int server, int64_t version,

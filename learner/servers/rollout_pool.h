@@ -128,7 +128,7 @@ class RolloutPool {
   std::shared_ptr<Stub> StubOf(int server) const;
   // Adds `address` (down until synced, unless nothing has been pushed yet); its index.
   int AddServer(const std::string& address, bool dynamic);
-  // One chunked PushWeights stream to `server`.
+  // One chunked PushWeights stream to `server` (UploadWeights).
   absl::Status PushOne(int server, const model::ParameterLayout& layout, const float* params,
                        int64_t version, bool stage_only, v1::PushWeightsResponse* response);
   absl::Status CommitOne(int server, int64_t version, v1::CommitWeightsResponse* response);
