@@ -10,8 +10,8 @@ namespace flywheel::reward {
 namespace {
 
 struct Node {
-  char op = 0;      // 0 for a literal
-  std::string text; // a literal's digits
+  char op = 0;       // 0 for a literal
+  std::string text;  // a literal's digits
   std::unique_ptr<Node> left, right;
 };
 
@@ -33,8 +33,8 @@ class Parser {
     std::unique_ptr<Node> root = Expr(0);
     if (error_ == ArithError::kOk && !AtEnd()) {
       const char c = s_[pos_];
-      const bool known = IsOperator(c) || c == '(' || c == ')' ||
-                         std::isdigit(static_cast<unsigned char>(c));
+      const bool known =
+          IsOperator(c) || c == '(' || c == ')' || std::isdigit(static_cast<unsigned char>(c));
       SetError(known ? ArithError::kSyntax : ArithError::kOperator,
                absl::StrCat("unexpected '", std::string(1, c), "' at ", pos_));
     }
@@ -109,8 +109,8 @@ class Parser {
     const char c = s_[pos_];
     if (c == '(') {
       if (depth + 1 > limits_.max_depth) {
-        SetError(ArithError::kTooLong, absl::StrCat("parentheses nest deeper than ",
-                                                    limits_.max_depth));
+        SetError(ArithError::kTooLong,
+                 absl::StrCat("parentheses nest deeper than ", limits_.max_depth));
         return nullptr;
       }
       ++pos_;
@@ -146,8 +146,8 @@ class Parser {
     } else if (node->text.size() > 1 && node->text[0] == '0') {
       SetError(ArithError::kLiteral, absl::StrCat("leading zero in ", node->text));
     } else if (static_cast<int>(node->text.size()) > limits_.max_digits) {
-      SetError(ArithError::kLiteral, absl::StrCat(node->text, " has more than ",
-                                                  limits_.max_digits, " digits"));
+      SetError(ArithError::kLiteral,
+               absl::StrCat(node->text, " has more than ", limits_.max_digits, " digits"));
     }
     return node;
   }
@@ -195,7 +195,8 @@ class Parser {
     const int p = Precedence(n.op);
     std::string body = absl::StrCat(Print(*n.left, p, false), std::string(1, n.op),
                                     Print(*n.right, p, n.op == '-' || n.op == '/'));
-    const bool parens = p < parent_precedence || (p == parent_precedence && right_of_minus_or_divide);
+    const bool parens =
+        p < parent_precedence || (p == parent_precedence && right_of_minus_or_divide);
     return parens ? absl::StrCat("(", body, ")") : body;
   }
 

@@ -35,21 +35,21 @@ struct ArithLimits {
 // Why an expression is not in the language; kOk when it is.
 enum class ArithError {
   kOk,
-  kEmpty,         // nothing to parse
-  kSyntax,        // not an expression (bad token order, unbalanced parentheses, junk)
-  kOperator,      // an operator or character outside the task's set
-  kLiteral,       // a number with too many digits, a sign, a leading zero or a decimal point
-  kTooLong,       // more characters, operators or nesting than the limits allow
-  kNotExact,      // division with a remainder, or by zero
-  kOverflow,      // an intermediate value past 128 bits
+  kEmpty,     // nothing to parse
+  kSyntax,    // not an expression (bad token order, unbalanced parentheses, junk)
+  kOperator,  // an operator or character outside the task's set
+  kLiteral,   // a number with too many digits, a sign, a leading zero or a decimal point
+  kTooLong,   // more characters, operators or nesting than the limits allow
+  kNotExact,  // division with a remainder, or by zero
+  kOverflow,  // an intermediate value past 128 bits
 };
 
 std::string_view ArithErrorName(ArithError error);
 
 struct ArithExpr {
   Rational value;
-  int ops = 0;             // binary operators used
-  std::string canonical;   // the expression reprinted with only the parentheses it needs
+  int ops = 0;            // binary operators used
+  std::string canonical;  // the expression reprinted with only the parentheses it needs
 };
 
 struct ArithParse {

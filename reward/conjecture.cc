@@ -9,15 +9,19 @@ namespace {
 Verdict Reject(std::string_view reason, std::string_view detail) {
   Verdict v;
   v.correct = false;
-  v.reason = absl::StrCat(reason, ": ", detail);
+  v.reason = std::string(reason) + ": " + std::string(detail);
   return v;
 }
 
 }  // namespace
 
 std::string_view ExtractConjecture(std::string_view completion) {
-  const size_t end = completion.find_first_of("=\n\r");
-  return absl::StripAsciiWhitespace(completion.substr(0, end));
+  std::string_view s = completion.substr(0, completion.find_first_of("=\n\r"));
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
+  return s;
 }
 
 Verdict VerifyConjecture(std::string_view completion, const ConjectureOptions& options) {
@@ -30,8 +34,8 @@ Verdict VerifyConjecture(std::string_view completion, const ConjectureOptions& o
   if (e.ops == 0) return Reject("trivial", "a bare number is not a problem");
   const Rational::Int v = e.value.num();
   if (v > options.max_abs_value || v < -options.max_abs_value) {
-    return Reject("out_of_range", absl::StrCat(e.value.ToString(), " is beyond +-",
-                                               options.max_abs_value));
+    return Reject("out_of_range",
+                  absl::StrCat(e.value.ToString(), " is beyond +-", options.max_abs_value));
   }
   if (v < 0 && !options.allow_negative) {
     return Reject("out_of_range", absl::StrCat(e.value.ToString(), " is negative"));

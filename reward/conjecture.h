@@ -22,11 +22,11 @@
 namespace flywheel::reward {
 
 struct ConjectureOptions {
-  std::string target;      // the problem the conjecture was written for, e.g. "(12+7)*3"
-  ArithLimits limits;      // the task's operators, literal digits, length
+  std::string target;               // the problem the conjecture was written for, e.g. "(12+7)*3"
+  ArithLimits limits;               // the task's operators, literal digits, length
   int64_t max_abs_value = 1000000;  // |value| above this is out_of_range
   bool allow_negative = false;      // a negative value is out_of_range unless allowed
-  std::string batch;       // conjectures of one batch key are checked for duplicates together
+  std::string batch;  // conjectures of one batch key are checked for duplicates together
 };
 
 // The conjecture in a completion: its text up to the first '=' or line break, trimmed.

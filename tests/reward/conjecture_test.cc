@@ -110,9 +110,9 @@ TEST(ConjectureTest, KeysIdentifyDuplicatesAfterNormalisation) {
 }
 
 TEST(ConjectureTest, RandomBytesGetAKnownReason) {
-  const std::set<std::string> reasons = {"unparseable", "not_in_grammar",
-                                         "not_exact",   "out_of_range", "too_long",
-                                         "trivial",     "copy_of_target"};
+  const std::set<std::string> reasons = {"unparseable",   "not_in_grammar", "not_exact",
+                                         "out_of_range",  "too_long",       "trivial",
+                                         "copy_of_target"};
   std::mt19937_64 rng(7);
   const std::string alphabet = "0123456789+-*/()= .x\n";
   for (int i = 0; i < 20000; ++i) {
@@ -120,7 +120,8 @@ TEST(ConjectureTest, RandomBytesGetAKnownReason) {
     const int n = static_cast<int>(rng() % 30);
     for (int k = 0; k < n; ++k) {
       // Mostly the language's own characters (to reach deep into the parser), some raw bytes.
-      s.push_back(rng() % 8 == 0 ? static_cast<char>(rng() % 256) : alphabet[rng() % alphabet.size()]);
+      s.push_back(rng() % 8 == 0 ? static_cast<char>(rng() % 256)
+                                 : alphabet[rng() % alphabet.size()]);
     }
     const Verdict v = VerifyConjecture(s, Options());
     if (v.correct) {
