@@ -43,6 +43,7 @@ struct RewardService::Batch {
   // Copies of the texts: a timed-out item's task outlives the RPC, and with it gRPC's request.
   std::vector<std::string> prompts, completions;
   std::vector<int64_t> completion_tokens;
+  std::vector<bool> duplicate;  // conjectures repeating an earlier one of the request
   std::vector<bool> done;
   std::vector<double> started;  // When a worker took the item; 0 = queued.
   std::vector<std::string> verifier;
@@ -183,8 +184,21 @@ grpc::ServerUnaryReactor* RewardService::Score(grpc::CallbackServerContext* cont
   ScoreOptions opt;
   opt.limits = options_.limits;
   opt.judge = judge_;
+  // A request is one batch of the conjecture gate: duplicates are found before the items are
+  // scored one by one on the workers.
+  batch->duplicate.assign(n, false);
+  {
+    std::vector<ScoreRequest> all(n);
+    for (int i = 0; i < n; ++i) {
+      if (spec_errors[i].ok())
+        all[i] = {&batch->specs[i], {batch->prompts[i], batch->completions[i]}};
+    }
+    MarkDuplicateConjectures(&all);
+    for (int i = 0; i < n; ++i) batch->duplicate[i] = all[i].input.duplicate;
+  }
   auto input = [b = batch.get()](int i) {
-    return ScoreInput{b->prompts[i], b->completions[i], b->completion_tokens[i]};
+    return ScoreInput{b->prompts[i], b->completions[i], b->completion_tokens[i],
+                      static_cast<bool>(b->duplicate[i])};
   };
   // One task per worker, each taking the next unscored item from a shared index: few queue round
   // trips (a verifier call takes microseconds), and a slow item holds up only its own worker.

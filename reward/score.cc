@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <optional>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "common/base/status_macros.h"
 #include "reward/text_util.h"
@@ -52,6 +55,15 @@ absl::Status ScoreLocally(const TaskSpec& spec, const ScoreInput& input,
       verdict = VerifyChoice(spec.gold.at(0)[0], input.completion, choice);
       break;
     }
+    case VerifierKind::kConjecture:
+      if (input.duplicate) {
+        Verdict dup;
+        dup.reason = "duplicate: another conjecture of the batch is the same problem";
+        verdict = dup;
+      } else {
+        verdict = VerifyConjecture(input.completion, spec.conjecture);
+      }
+      break;
     case VerifierKind::kRubric: {
       // Criteria judge the final response, not the reasoning before it.
       std::string_view response = AnswerRegion(input.completion);
@@ -124,8 +136,20 @@ absl::StatusOr<RewardResult> Finish(const TaskSpec& spec, Pending& p) {
 
 }  // namespace
 
-std::vector<absl::StatusOr<RewardResult>> ScoreBatch(const std::vector<ScoreRequest>& requests,
+void MarkDuplicateConjectures(std::vector<ScoreRequest>* requests) {
+  std::set<std::pair<std::string, std::string>> seen;  // (batch, canonical conjecture)
+  for (ScoreRequest& r : *requests) {
+    if (r.spec == nullptr || r.spec->verifier != VerifierKind::kConjecture) continue;
+    std::optional<std::string> key = ConjectureKey(r.input.completion, r.spec->conjecture);
+    if (!key) continue;  // the gate rejects it for its own reason
+    if (!seen.emplace(r.spec->conjecture.batch, *key).second) r.input.duplicate = true;
+  }
+}
+
+std::vector<absl::StatusOr<RewardResult>> ScoreBatch(const std::vector<ScoreRequest>& batch,
                                                      const ScoreOptions& options) {
+  std::vector<ScoreRequest> requests = batch;
+  MarkDuplicateConjectures(&requests);
   std::vector<absl::StatusOr<RewardResult>> out(requests.size(), absl::InternalError("not scored"));
   std::vector<Pending> pending(requests.size());
   std::vector<bool> ok(requests.size(), false);

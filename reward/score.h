@@ -22,6 +22,9 @@ struct ScoreInput {
   std::string_view completion;
   // Tokens in the completion, from the rollout; required only by overlong shaping in tokens.
   int64_t completion_tokens = -1;
+  // Conjecture items: an earlier item of the same batch has the same conjecture (set by
+  // MarkDuplicateConjectures); the gate rejects it as a duplicate.
+  bool duplicate = false;
 };
 
 struct ScoreOptions {
@@ -56,8 +59,14 @@ struct ScoreRequest {
   ScoreInput input;
 };
 
-// Scores a batch. All judged criteria of all items go to the judge in one Score call. The result
-// has one entry per request, in order. Thread-compatible: concurrent calls are fine when the
+// Marks, among the conjecture items of `requests`, each one whose conjecture (after normalisation)
+// repeats an earlier item's with the same batch key. ScoreBatch does this itself; a caller that
+// scores the items of one request separately (the reward service) calls it first.
+void MarkDuplicateConjectures(std::vector<ScoreRequest>* requests);
+
+// Scores a batch. All judged criteria of all items go to the judge in one Score call; duplicate
+// conjectures are marked first (MarkDuplicateConjectures). The result has one entry per request,
+// in order. Thread-compatible: concurrent calls are fine when the
 // judge allows concurrent calls.
 std::vector<absl::StatusOr<RewardResult>> ScoreBatch(const std::vector<ScoreRequest>& requests,
                                                      const ScoreOptions& options = {});

@@ -177,6 +177,37 @@ absl::StatusOr<std::vector<std::string>> ParseGold(const json& j, const InputLim
   return gold;
 }
 
+absl::Status ParseConjecture(const json& j, ConjectureOptions* c) {
+  RETURN_IF_ERROR(CheckKeys(j, "conjecture",
+                            {"target", "ops", "max_digits", "max_ops", "max_chars", "max_abs_value",
+                             "allow_negative", "batch"}));
+  if (!j.contains("target") || !j["target"].is_string()) {
+    return FieldError("conjecture.target", "is missing; the gate compares a conjecture with it");
+  }
+  RETURN_IF_ERROR(GetString(j, "conjecture", "target", &c->target));
+  RETURN_IF_ERROR(GetString(j, "conjecture", "ops", &c->limits.ops));
+  RETURN_IF_ERROR(GetString(j, "conjecture", "batch", &c->batch));
+  RETURN_IF_ERROR(GetBool(j, "conjecture", "allow_negative", &c->allow_negative));
+  int64_t digits = c->limits.max_digits, ops = c->limits.max_ops;
+  int64_t chars = static_cast<int64_t>(c->limits.max_chars);
+  RETURN_IF_ERROR(GetInt(j, "conjecture", "max_digits", &digits));
+  RETURN_IF_ERROR(GetInt(j, "conjecture", "max_ops", &ops));
+  RETURN_IF_ERROR(GetInt(j, "conjecture", "max_chars", &chars));
+  RETURN_IF_ERROR(GetInt(j, "conjecture", "max_abs_value", &c->max_abs_value));
+  if (c->limits.ops.empty() || c->limits.ops.find_first_not_of("+-*/") != std::string::npos) {
+    return FieldError("conjecture.ops", "must be a non-empty subset of \"+-*/\"");
+  }
+  // 18 digits keep every literal inside 64 bits and products inside the 128-bit evaluator.
+  if (digits < 1 || digits > 18) return FieldError("conjecture.max_digits", "must be in 1..18");
+  if (ops < 1 || ops > 64) return FieldError("conjecture.max_ops", "must be in 1..64");
+  if (chars < 1 || chars > 4096) return FieldError("conjecture.max_chars", "must be in 1..4096");
+  if (c->max_abs_value < 0) return FieldError("conjecture.max_abs_value", "must be >= 0");
+  c->limits.max_digits = static_cast<int>(digits);
+  c->limits.max_ops = static_cast<int>(ops);
+  c->limits.max_chars = static_cast<size_t>(chars);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string_view VerifierName(VerifierKind kind) {
@@ -191,26 +222,30 @@ std::string_view VerifierName(VerifierKind kind) {
       return "choice";
     case VerifierKind::kRubric:
       return "rubric";
+    case VerifierKind::kConjecture:
+      return "conjecture";
   }
   return "unknown";
 }
 
 std::vector<std::string_view> VerifierNames() {
-  return {"math", "exact", "regex", "choice", "rubric"};
+  return {"math", "exact", "regex", "choice", "rubric", "conjecture"};
 }
 
 absl::StatusOr<TaskSpec> ParseTaskSpec(const json& j, const TaskSpecLimits& limits) {
-  RETURN_IF_ERROR(CheckKeys(j, "",
-                            {"verifier", "gold", "math", "text", "regex", "choice", "rubric",
-                             "format", "overlong", "incorrect_reward", "weights", "metadata"}));
+  RETURN_IF_ERROR(
+      CheckKeys(j, "",
+                {"verifier", "gold", "math", "text", "regex", "choice", "rubric", "conjecture",
+                 "format", "overlong", "incorrect_reward", "weights", "metadata"}));
   TaskSpec spec;
   if (!j.contains("verifier") || !j["verifier"].is_string()) {
-    return FieldError("verifier", "is missing; expected one of math, exact, regex, choice, rubric");
+    return FieldError("verifier",
+                      "is missing; expected one of math, exact, regex, choice, rubric, conjecture");
   }
   const std::string name = j["verifier"].get<std::string>();
   bool found = false;
   for (VerifierKind k : {VerifierKind::kMath, VerifierKind::kExact, VerifierKind::kRegex,
-                         VerifierKind::kChoice, VerifierKind::kRubric}) {
+                         VerifierKind::kChoice, VerifierKind::kRubric, VerifierKind::kConjecture}) {
     if (name == VerifierName(k)) {
       spec.verifier = k;
       found = true;
@@ -219,7 +254,7 @@ absl::StatusOr<TaskSpec> ParseTaskSpec(const json& j, const TaskSpecLimits& limi
   if (!found) {
     return FieldError("verifier", Cat("is \"", name,
                                       "\", an unknown verifier; expected one of math, exact, "
-                                      "regex, choice, rubric"));
+                                      "regex, choice, rubric, conjecture"));
   }
   // Each verifier's own options object is accepted only with that verifier: a "math" block on an
   // exact task is a mistake worth reporting.
@@ -236,6 +271,7 @@ absl::StatusOr<TaskSpec> ParseTaskSpec(const json& j, const TaskSpecLimits& limi
   RETURN_IF_ERROR(only_with("regex", {VerifierKind::kRegex}));
   RETURN_IF_ERROR(only_with("choice", {VerifierKind::kChoice}));
   RETURN_IF_ERROR(only_with("rubric", {VerifierKind::kRubric}));
+  RETURN_IF_ERROR(only_with("conjecture", {VerifierKind::kConjecture}));
   spec.math.max_answer_bytes = limits.input.max_answer_bytes;
   spec.math.extract.max_brace_depth = limits.input.max_brace_depth;
   spec.text.extract.max_brace_depth = limits.input.max_brace_depth;
@@ -248,8 +284,9 @@ absl::StatusOr<TaskSpec> ParseTaskSpec(const json& j, const TaskSpecLimits& limi
   if (needs_gold && !j.contains("gold")) {
     return FieldError("gold", Cat("is missing; the ", name, " verifier needs a gold answer"));
   }
-  if (!needs_gold && j.contains("gold") && spec.verifier == VerifierKind::kRubric) {
-    return FieldError("gold", "does not apply to the rubric verifier");
+  if (!needs_gold && j.contains("gold") &&
+      (spec.verifier == VerifierKind::kRubric || spec.verifier == VerifierKind::kConjecture)) {
+    return FieldError("gold", Cat("does not apply to the ", name, " verifier"));
   }
   std::vector<std::string> gold;
   if (j.contains("gold")) {
@@ -318,6 +355,10 @@ absl::StatusOr<TaskSpec> ParseTaskSpec(const json& j, const TaskSpecLimits& limi
       spec.rubric = std::move(*rubric);
       break;
     }
+    case VerifierKind::kConjecture:
+      if (!j.contains("conjecture")) return FieldError("conjecture", "is missing");
+      RETURN_IF_ERROR(ParseConjecture(j["conjecture"], &spec.conjecture));
+      break;
   }
 
   if (j.contains("format")) {

@@ -5,7 +5,7 @@
 // once, with a message naming the field.
 //
 //   {
-//     "verifier": "math" | "exact" | "regex" | "choice" | "rubric",
+//     "verifier": "math" | "exact" | "regex" | "choice" | "rubric" | "conjecture",
 //     "gold": "18"                          (exact: a string or a list of accepted strings)
 //     "math":    {"extract": ["boxed", "hashes", "answer_phrase", "last_number"],
 //                 "rel_tol": 1e-4, "thousands_separators": true, "strip_units": true,
@@ -16,6 +16,9 @@
 //     "regex":   {"pattern": "...", "full_match": true, "case_sensitive": true},
 //     "choice":  {"letters": "ABCD"},
 //     "rubric":  [criteria, see rubric.h],
+//     "conjecture": {"target": "(12+7)*3-5", "ops": "+-*", "max_digits": 3, "max_ops": 4,
+//                    "max_chars": 48, "max_abs_value": 1000000, "allow_negative": false,
+//                    "batch": "round-12"}        (self-play's gate, conjecture.h; no gold)
 //     "format":  {"think": true, "think_open_in_prompt": false, "answer": "any" | "boxed" | "tag"},
 //     "overlong": {"max_len": 20480, "cache_len": 4096, "penalty_factor": 1.0,
 //                  "unit": "tokens" | "chars"},
@@ -33,6 +36,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "reward/conjecture.h"
 #include "reward/format_reward.h"
 #include "reward/input_guard.h"
 #include "reward/length_shaping.h"
@@ -43,7 +47,7 @@
 
 namespace flywheel::reward {
 
-enum class VerifierKind { kMath, kExact, kRegex, kChoice, kRubric };
+enum class VerifierKind { kMath, kExact, kRegex, kChoice, kRubric, kConjecture };
 
 std::string_view VerifierName(VerifierKind kind);
 // Every verifier name, for ListVerifiers.
@@ -61,6 +65,7 @@ struct TaskSpec {
   bool regex_full_match = true;
   std::string choice_letters = "ABCDEFGHIJ";
   Rubric rubric;
+  ConjectureOptions conjecture;
   std::optional<FormatOptions> format;
   std::optional<OverlongOptions> overlong;
   double incorrect_reward = 0.0;

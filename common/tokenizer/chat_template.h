@@ -41,7 +41,7 @@ struct ChatTemplateOptions {
   // false); unset, the template sees no such variable, as when transformers is not given one.
   // For the named chatml format, false puts an empty <think></think> block in the generation
   // prompt, as Qwen3's template does.
-  std::optional<bool> enable_thinking;
+  std::optional<bool> enable_thinking{};
 };
 
 // "chatml" / "qwen" / "qwen2" / "qwen3" or "llama3" / "llama-3"; InvalidArgument otherwise.

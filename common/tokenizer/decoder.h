@@ -23,7 +23,7 @@ class Tokenizer;
 
 struct DecoderSpec {
   bool byte_level = false;     // tokens are in GPT-2's byte alphabet
-  std::string space_marker;    // when set (U+2581), it stands for ' ' in every token
+  std::string space_marker{};  // when set (U+2581), it stands for ' ' in every token
   bool byte_fallback = false;  // "<0xXX>" tokens stand for the byte XX
   // The decoded text's leading ' ' (the one a Prepend normalizer or Metaspace added) is dropped.
   bool strip_leading_space = false;

@@ -17,10 +17,6 @@
 namespace flywheel::learner {
 namespace {
 
-// verl's clamp of k3 to [-10, 10], so one token whose reference probability dwarfs the policy's
-// cannot dominate the batch.
-constexpr double kMaxK3 = 10.0;
-
 absl::Status CheckOptions(const GrpoOptions& o) {
   std::vector<std::string> problems = GrpoOptionsProblems(o);
   if (problems.empty()) return absl::OkStatus();
@@ -69,6 +65,14 @@ int64_t ValidTokens(const CompletionInput& c) {
 
 }  // namespace
 
+absl::StatusOr<PolicyLoss> ParsePolicyLoss(absl::string_view name) {
+  if (name == "ppo") return PolicyLoss::kPpo;
+  if (name == "gspo") return PolicyLoss::kGspo;
+  if (name == "cispo") return PolicyLoss::kCispo;
+  return absl::InvalidArgumentError(
+      absl::StrCat("policy_loss must be \"ppo\", \"gspo\" or \"cispo\", got \"", name, "\""));
+}
+
 absl::StatusOr<LossAggregation> ParseLossAggregation(absl::string_view name) {
   if (name == "token-mean") return LossAggregation::kTokenMean;
   if (name == "seq-mean-token-mean") return LossAggregation::kSeqMeanTokenMean;
@@ -88,8 +92,22 @@ absl::StatusOr<bool> ParseAdvantageNorm(absl::string_view name) {
 std::vector<std::string> GrpoOptionsProblems(const GrpoOptions& o) {
   std::vector<std::string> p;
   auto finite = [](double x) { return std::isfinite(x); };
-  if (!(o.clip_eps_low >= 0 && o.clip_eps_low < 1)) {
+  if (o.policy_loss == PolicyLoss::kCispo) {
+    if (!(o.clip_eps_low >= 0 && o.clip_eps_low <= 1)) {
+      p.push_back(absl::StrCat("clip_eps_low must be in [0, 1] with cispo, got ", o.clip_eps_low));
+    }
+  } else if (!(o.clip_eps_low >= 0 && o.clip_eps_low < 1)) {
     p.push_back(absl::StrCat("clip_eps_low must be in [0, 1), got ", o.clip_eps_low));
+  }
+  if (!(o.dual_clip_c == 0 || (finite(o.dual_clip_c) && o.dual_clip_c > 1))) {
+    p.push_back(absl::StrCat("dual_clip_c must be 0 (off) or > 1, got ", o.dual_clip_c));
+  } else if (o.dual_clip_c > 1 && o.policy_loss != PolicyLoss::kPpo) {
+    p.push_back("dual_clip_c applies to policy_loss \"ppo\" only");
+  }
+  if (o.policy_loss == PolicyLoss::kGspo && o.aggregation != LossAggregation::kSeqMeanTokenMean) {
+    p.push_back(
+        "policy_loss \"gspo\" needs loss_aggregation \"seq-mean-token-mean\" (its ratio is per "
+        "sequence)");
   }
   if (!finite(o.clip_eps_high) || o.clip_eps_high < 0) {
     p.push_back(absl::StrCat("clip_eps_high must be finite and >= 0, got ", o.clip_eps_high));
@@ -184,12 +202,34 @@ absl::StatusOr<GrpoResult> GrpoLoss(const std::vector<GroupInput>& groups,
           norm = options.constant_normalizer;
           break;
       }
+      // GSPO: one ratio for the whole completion, from its mean log-ratio over valid tokens.
+      double mean_log_ratio = 0;
+      if (options.policy_loss == PolicyLoss::kGspo) {
+        for (size_t t = 0; t < c.logp.size(); ++t) {
+          if (c.mask[t] != 0) mean_log_ratio += static_cast<double>(c.logp[t]) - c.logp_old[t];
+        }
+        mean_log_ratio /= static_cast<double>(n);
+      }
       double seq_loss = 0;
       for (size_t t = 0; t < c.logp.size(); ++t) {
         if (c.mask[t] == 0) continue;
         const double logp = c.logp[t];
-        const TokenTerm term = Clipped(a, Ratio(logp, c.logp_old[t]), options.clip_eps_low,
-                                       options.clip_eps_high);
+        TokenTerm term;
+        switch (options.policy_loss) {
+          case PolicyLoss::kPpo:
+            term = Clipped(a, Ratio(logp, c.logp_old[t]), options.clip_eps_low,
+                           options.clip_eps_high);
+            if (options.dual_clip_c > 1) term = DualClipped(term, a, options.dual_clip_c);
+            break;
+          case PolicyLoss::kGspo:
+            term = Clipped(a, SequenceRatio(mean_log_ratio), options.clip_eps_low,
+                           options.clip_eps_high);
+            break;
+          case PolicyLoss::kCispo:
+            term = ClippedWeight(a, Ratio(logp, c.logp_old[t]), logp, options.clip_eps_low,
+                                 options.clip_eps_high);
+            break;
+        }
         double token_loss = term.loss;
         double grad = term.dlogp;
         clipped_low += term.clipped_low;
@@ -202,18 +242,12 @@ absl::StatusOr<GrpoResult> GrpoLoss(const std::vector<GroupInput>& groups,
           token_loss *= w;
           grad *= w;
         }
-        // k3 KL to the reference, d/dlogp of exp(d) - d - 1 with d = ref - logp is 1 - exp(d).
         if (!c.logp_ref.empty()) {
-          const double d_raw = static_cast<double>(c.logp_ref[t]) - logp;
-          const double d = std::clamp(d_raw, -kMaxLogRatio, kMaxLogRatio);
-          const double k3_raw = std::exp(d) - d - 1.0;
-          const double k3 = std::clamp(k3_raw, -kMaxK3, kMaxK3);
-          kl_sum += k3;
+          const KlTerm kl = Kl(options.kl_estimator, logp, c.logp_ref[t]);
+          kl_sum += kl.value;
           if (beta > 0) {
-            token_loss += beta * k3;
-            if (std::abs(d_raw) <= kMaxLogRatio && std::abs(k3_raw) <= kMaxK3) {
-              grad += beta * (1.0 - std::exp(d));
-            }
+            token_loss += beta * kl.value;
+            grad += beta * kl.dlogp;
           }
         }
         seq_loss += token_loss;

@@ -1,15 +1,17 @@
-// The GRPO policy loss and its gradient with respect to the current per-token logprobs.
+// The GRPO family's policy loss and its gradient with respect to the current per-token logprobs.
 //
-// Formulas and defaults: ALGORITHMS.md sections 1.1-1.6, 1.10, 1.11 (verl's core_algos is the
-// reference implementation they are checked against, tests/reference/grpo_ref.py). Per valid
-// token of completion i, with A_i from advantages.h:
+// Formulas and defaults: docs/algorithms.md (verl's core_algos is the reference implementation
+// they are checked against, tests/reference/grpo_ref.py). Per valid token of completion i, with
+// A_i from advantages.h:
 //
 //   ratio = exp(clamp(logp - logp_old, -20, 20))
-//   L_pg  = max(-A ratio, -A clamp(ratio, 1 - eps_low, 1 + eps_high))          (clip-higher)
+//   ppo:   L_pg = max(-A ratio, -A clamp(ratio, 1 - eps_low, 1 + eps_high))     (clip-higher)
+//          with dual clip c > 1: L_pg = min(L_pg, -A c) where A < 0
+//   gspo:  the same with ratio := s_i = exp(mean_t (logp - logp_old)) (GSPO, sequence level;
+//          aggregated seq-mean-token-mean)
+//   cispo: L_pg = -sg(clamp(ratio, 1 - eps_low, 1 + eps_high)) A logp  (CISPO: clipped weight)
 //   w     = min(exp(clamp(logp_old - logp_rollout, -20, 20)), tis_cap)         (TIS, constant)
-//   d     = clamp(logp_ref - logp, -20, 20)
-//   k3    = clamp(exp(d) - d - 1, -10, 10)                                     (KL, k3 estimator)
-//   L     = w L_pg + kl_coef k3
+//   L     = w L_pg + kl_coef KL,  KL one of k1, k2, k3 (kl_estimators.h; k3 is GRPO's)
 //
 // KL is in the loss, per token, as GRPO does (not subtracted from the reward), and it is
 // aggregated with the same mode as the policy term (verl). The result is a loss to minimise and
@@ -26,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "learner/algorithms/advantages.h"
+#include "learner/algorithms/kl_estimators.h"
 
 namespace flywheel::learner {
 
@@ -39,14 +42,27 @@ enum class LossAggregation {
   kConstant,
 };
 
+// The policy term (ALGORITHMS.md sec 1.2, 1.7, 1.8).
+enum class PolicyLoss {
+  kPpo,    // the clipped surrogate, per token (GRPO, DAPO)
+  kGspo,   // the clipped surrogate on the sequence's geometric-mean ratio (GSPO)
+  kCispo,  // REINFORCE with a clipped, detached importance weight (CISPO)
+};
+
 struct GrpoOptions {
   AdvantageOptions advantage;  // std normalisation on, unbiased std, eps 1e-6 (verl).
-  // PPO clip range [1 - clip_eps_low, 1 + clip_eps_high]. Symmetric 0.2 is verl's default;
-  // DAPO's clip-higher is 0.2 / 0.28. Need 0 <= low < 1 and high >= 0.
+  PolicyLoss policy_loss = PolicyLoss::kPpo;
+  // Clip range [1 - clip_eps_low, 1 + clip_eps_high] of the ratio (ppo, gspo) or of the weight
+  // (cispo). Symmetric 0.2 is verl's default; DAPO's clip-higher is 0.2 / 0.28; GSPO's paper
+  // uses 3e-4 / 4e-4; CISPO commonly 1 / 3 (a weight in [0, 4]). Need 0 <= low < 1 (<= 1 for
+  // cispo) and high >= 0.
   double clip_eps_low = 0.2;
   double clip_eps_high = 0.2;
-  // beta of the k3 KL term; 0 disables it (verl and DAPO default to no KL; DeepSeekMath 0.04).
+  // Dual clip's c (ppo only): > 1 enables it, 0 disables it (default). verl's clip_ratio_c is 3.
+  double dual_clip_c = 0.0;
+  // beta of the KL term; 0 disables it (verl and DAPO default to no KL; DeepSeekMath 0.04).
   double kl_coef = 0.0;
+  KlEstimator kl_estimator = KlEstimator::kK3;
   LossAggregation aggregation = LossAggregation::kTokenMean;
   // The divisor of kConstant; must be > 0 in that mode, ignored otherwise.
   double constant_normalizer = 0.0;
@@ -79,7 +95,7 @@ using GroupInput = std::vector<CompletionInput>;
 struct GrpoMetrics {
   double clip_frac_low = 0.0;   // A < 0 and ratio < 1 - eps_low: gradient clipped to zero.
   double clip_frac_high = 0.0;  // A > 0 and ratio > 1 + eps_high: gradient clipped to zero.
-  double mean_kl = 0.0;         // mean k3; 0 when no logp_ref was given.
+  double mean_kl = 0.0;         // mean KL estimate; 0 when no logp_ref was given.
   double mean_advantage = 0.0;  // token-weighted mean of A.
   int64_t num_tokens = 0;       // valid tokens in kept groups.
   int num_dropped_groups = 0;
@@ -96,6 +112,8 @@ struct GrpoResult {
   GrpoMetrics metrics;
 };
 
+// "ppo", "gspo" or "cispo"; InvalidArgument naming the choices otherwise.
+absl::StatusOr<PolicyLoss> ParsePolicyLoss(absl::string_view name);
 // "token-mean", "seq-mean-token-mean" or "constant"; InvalidArgument naming the choices otherwise.
 absl::StatusOr<LossAggregation> ParseLossAggregation(absl::string_view name);
 // "mean_std" (GRPO: divide by the group's std) -> true, "mean" (Dr. GRPO) -> false;

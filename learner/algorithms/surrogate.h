@@ -55,4 +55,35 @@ inline TokenTerm Clipped(double advantage, const ImportanceRatio& r, double eps_
   return t;
 }
 
+// Dual clip (Ye et al. 2019) on a clipped term: where A < 0 the loss is at most -A c (c > 1), so
+// one token whose ratio exploded cannot dominate; the gradient there is 0 (a constant).
+inline TokenTerm DualClipped(TokenTerm term, double advantage, double c) {
+  if (advantage < 0 && -advantage * c < term.loss) {
+    term.loss = -advantage * c;
+    term.dlogp = 0.0;
+  }
+  return term;
+}
+
+// CISPO (MiniMax-M1): -sg(clamp(ratio, 1 - eps_low, 1 + eps_high)) A logp. The importance
+// weight is clipped but every token keeps its gradient, -w A.
+inline TokenTerm ClippedWeight(double advantage, const ImportanceRatio& r, double logp,
+                               double eps_low, double eps_high) {
+  const double w = std::clamp(r.value, 1.0 - eps_low, 1.0 + eps_high);
+  TokenTerm t;
+  t.loss = -w * advantage * logp;
+  t.dlogp = -w * advantage;
+  t.clipped_low = r.value < 1.0 - eps_low;
+  t.clipped_high = r.value > 1.0 + eps_high;
+  return t;
+}
+
+// GSPO's sequence ratio exp(mean_t (logp - logp_old)) over a completion's valid tokens, clamped
+// at exp(10) as verl does; the same for every token of the completion.
+inline ImportanceRatio SequenceRatio(double mean_log_ratio) {
+  constexpr double kMaxSequenceLogRatio = 10.0;
+  return {std::exp(std::min(mean_log_ratio, kMaxSequenceLogRatio)),
+          mean_log_ratio <= kMaxSequenceLogRatio};
+}
+
 }  // namespace flywheel::learner

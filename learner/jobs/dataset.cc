@@ -17,8 +17,9 @@ namespace {
 
 using nlohmann::json;
 
-absl::StatusOr<std::string> RenderMessages(const json& messages,
-                                           const absl::StatusOr<tokenizer::ChatFormat>& format) {
+absl::StatusOr<std::string> RenderMessages(
+    const json& messages,
+    const absl::StatusOr<std::unique_ptr<tokenizer::ChatTemplate>>& chat_template) {
   if (!messages.is_array() || messages.empty()) {
     return absl::InvalidArgumentError("\"messages\" must be a non-empty array");
   }
@@ -32,16 +33,19 @@ absl::StatusOr<std::string> RenderMessages(const json& messages,
     }
     chat.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
   }
-  if (!format.ok()) return format.status();
-  auto text = tokenizer::RenderChat(*format, chat);
+  if (!chat_template.ok()) return chat_template.status();
+  tokenizer::ChatTemplateOptions options;
+  options.add_generation_prompt = true;
+  auto text = (*chat_template)->Render(chat, options);
   if (!text.ok())
     return absl::InvalidArgumentError(absl::StrCat("messages: ", text.status().message()));
   return text;
 }
 
 // One line to a row, or what is wrong with it.
-absl::StatusOr<DatasetRow> ParseRow(std::string_view text, const DatasetNeeds& needs,
-                                    const absl::StatusOr<tokenizer::ChatFormat>& format) {
+absl::StatusOr<DatasetRow> ParseRow(
+    std::string_view text, const DatasetNeeds& needs,
+    const absl::StatusOr<std::unique_ptr<tokenizer::ChatTemplate>>& chat_template) {
   json row = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (row.is_discarded()) return absl::InvalidArgumentError("malformed JSON");
   if (!row.is_object()) return absl::InvalidArgumentError("a row must be a JSON object");
@@ -52,7 +56,7 @@ absl::StatusOr<DatasetRow> ParseRow(std::string_view text, const DatasetNeeds& n
       return absl::InvalidArgumentError("\"prompt\" must be a string");
     out.prompt = row["prompt"].get<std::string>();
   } else if (row.contains("messages")) {
-    auto rendered = RenderMessages(row["messages"], format);
+    auto rendered = RenderMessages(row["messages"], chat_template);
     if (!rendered.ok()) return rendered.status();
     out.prompt = *std::move(rendered);
   } else {
@@ -108,8 +112,8 @@ std::vector<DatasetRow> LoadDataset(const std::string& path, const DatasetNeeds&
     return {};
   }
   // Resolved once; only "messages" rows need it, and they report it if it is bad.
-  const absl::StatusOr<tokenizer::ChatFormat> format =
-      tokenizer::ChatFormatFromName(needs.chat_template);
+  const absl::StatusOr<std::unique_ptr<tokenizer::ChatTemplate>> chat_template =
+      tokenizer::ChatTemplate::ForJobSpec(needs.chat_template, needs.model_dir);
 
   std::vector<DatasetRow> rows;
   size_t bad = 0;
@@ -120,7 +124,7 @@ std::vector<DatasetRow> LoadDataset(const std::string& path, const DatasetNeeds&
     const absl::string_view stripped = absl::StripAsciiWhitespace(line);
     const std::string_view text(stripped.data(), stripped.size());
     if (text.empty()) continue;
-    auto row = ParseRow(text, needs, format);
+    auto row = ParseRow(text, needs, chat_template);
     if (!row.ok()) {
       if (bad < needs.max_problems) {
         problems->push_back(absl::StrCat(path, ":", line_no, ": ", row.status().message()));

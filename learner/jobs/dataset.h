@@ -30,7 +30,10 @@ struct DatasetNeeds {
   bool task = false;                     // GRPO and eval: each row must carry a valid "task"
   bool answer = false;                   // SFT: each row must carry an "answer"
   bool privileged = false;               // OPD with teacher "self": each row needs "privileged"
-  std::string chat_template = "chatml";  // for "messages" rows
+  // For "messages" rows: a job spec's chat_template ("auto": the checkpoint's own, else chatml;
+  // "checkpoint"; or a named format), resolved against model_dir.
+  std::string chat_template = "auto";
+  std::string model_dir;
   size_t max_problems = 20;              // bad lines reported one by one; the rest are counted
 };
 

@@ -104,6 +104,7 @@ absl::Status JobRunner::Setup() {
   data.needs.answer = !rl;
   data.needs.privileged = opd && SelfTeacher(spec_);
   data.needs.chat_template = spec_.chat_template();
+  data.needs.model_dir = spec_.policy_model_dir();
   data.seed = spec_.seed();
   if (opd) data.privileged_template = spec_.distill().privileged_template();
   ASSIGN_OR_RETURN(data_, JobData::Load(spec_.dataset(), data, *tokenizer_));
@@ -111,6 +112,7 @@ absl::Status JobRunner::Setup() {
     JobDataOptions eval;
     eval.needs.task = true;
     eval.needs.chat_template = spec_.chat_template();
+    eval.needs.model_dir = spec_.policy_model_dir();
     eval.seed = spec_.seed();
     ASSIGN_OR_RETURN(eval_data_, JobData::Load(spec_.eval_dataset(), eval, *tokenizer_));
   }

@@ -12,10 +12,16 @@ namespace v1 = ::flywheel::v1;
 void ApplyJobDefaults(v1::JobSpec* spec) {
   v1::GrpoSpec* g = spec->mutable_grpo();
   if (g->group_size() == 0) g->set_group_size(8);
-  if (!g->has_clip_eps_low()) g->set_clip_eps_low(0.2);
-  if (!g->has_clip_eps_high()) g->set_clip_eps_high(0.2);
+  if (g->policy_loss().empty()) g->set_policy_loss("ppo");
+  // Each policy loss's own customary clip range (GSPO's paper; CISPO as SGS runs it).
+  const bool gspo = g->policy_loss() == "gspo", cispo = g->policy_loss() == "cispo";
+  if (!g->has_clip_eps_low()) g->set_clip_eps_low(gspo ? 3e-4 : cispo ? 1.0 : 0.2);
+  if (!g->has_clip_eps_high()) g->set_clip_eps_high(gspo ? 4e-4 : cispo ? 3.0 : 0.2);
   if (g->advantage_norm().empty()) g->set_advantage_norm("mean_std");
-  if (g->loss_aggregation().empty()) g->set_loss_aggregation("token-mean");
+  if (g->loss_aggregation().empty()) {
+    g->set_loss_aggregation(gspo ? "seq-mean-token-mean" : "token-mean");
+  }
+  if (g->kl_estimator().empty()) g->set_kl_estimator("k3");
   if (spec->sft().epochs() == 0) spec->mutable_sft()->set_epochs(1);
   v1::DistillSpec* d = spec->mutable_distill();
   if (d->teacher().empty()) d->set_teacher("servers");
@@ -34,11 +40,15 @@ void ApplyJobDefaults(v1::JobSpec* spec) {
   if (!spec->has_max_async_steps()) spec->set_max_async_steps(1);
   if (spec->eval_interval() == 0) spec->set_eval_interval(10);
   if (spec->checkpoint_interval() == 0) spec->set_checkpoint_interval(10);
-  if (spec->chat_template().empty()) spec->set_chat_template("chatml");
+  if (spec->chat_template().empty()) spec->set_chat_template("auto");
   if (spec->request_timeout_seconds() == 0) spec->set_request_timeout_seconds(120);
   v1::SamplingParams* s = spec->mutable_sampling();
   if (!s->has_temperature()) s->set_temperature(1.0f);
   if (!s->has_top_p()) s->set_top_p(1.0f);
+  // RL samples from the model's full distribution unless the spec says otherwise: a checkpoint's
+  // generation_config.json (top_k 20 for Qwen3) would otherwise truncate it on the server.
+  if (!s->has_top_k()) s->set_top_k(0);
+  if (!s->has_min_p()) s->set_min_p(0.0f);
   if (spec->reference_model_dir().empty()) spec->set_reference_model_dir(spec->policy_model_dir());
 }
 
@@ -67,6 +77,9 @@ absl::StatusOr<GrpoOptions> ToGrpoOptions(const v1::JobSpec& spec) {
   GrpoOptions o;
   ASSIGN_OR_RETURN(o.advantage.normalize_by_std, ParseAdvantageNorm(g.advantage_norm()));
   ASSIGN_OR_RETURN(o.aggregation, ParseLossAggregation(g.loss_aggregation()));
+  ASSIGN_OR_RETURN(o.policy_loss, ParsePolicyLoss(g.policy_loss()));
+  ASSIGN_OR_RETURN(o.kl_estimator, ParseKlEstimator(g.kl_estimator()));
+  o.dual_clip_c = g.dual_clip_c();
   o.clip_eps_low = g.clip_eps_low();
   o.clip_eps_high = g.clip_eps_high();
   o.kl_coef = g.kl_coef();

@@ -197,6 +197,8 @@ void CheckAlgorithmOptions(v1::JobSpec spec, Problems* p) {
     v1::GrpoSpec* g = spec.mutable_grpo();
     CheckName("grpo.", g->mutable_advantage_norm(), "mean_std", ParseAdvantageNorm, p);
     CheckName("grpo.", g->mutable_loss_aggregation(), "token-mean", ParseLossAggregation, p);
+    CheckName("grpo.", g->mutable_policy_loss(), "ppo", ParsePolicyLoss, p);
+    CheckName("grpo.", g->mutable_kl_estimator(), "k3", ParseKlEstimator, p);
     if (auto options = ToGrpoOptions(spec); options.ok()) {
       AddAll("grpo.", GrpoOptionsProblems(*options), p);
     }
@@ -310,8 +312,9 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
   }
 
   // Datasets.
-  if (auto format = tokenizer::ChatFormatFromName(spec.chat_template()); !format.ok()) {
-    problems.push_back(absl::StrCat("chat_template: ", format.status().message()));
+  if (policy) {
+    auto chat = tokenizer::ChatTemplate::ForJobSpec(spec.chat_template(), spec.policy_model_dir());
+    if (!chat.ok()) problems.push_back(absl::StrCat("chat_template: ", chat.status().message()));
   }
   const bool needs_rewards =
       spec.algorithm() == kGrpo || (opd && spec.distill().reward_weight() > 0);
@@ -324,12 +327,14 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
     needs.answer = sft;
     needs.privileged = opd && SelfTeacher(spec);
     needs.chat_template = spec.chat_template();
+    needs.model_dir = spec.policy_model_dir();
     CollectVerifiers(LoadDataset(spec.dataset(), needs, &problems), &verifiers);
   }
   if (!spec.eval_dataset().empty()) {
     DatasetNeeds needs;
     needs.task = true;
     needs.chat_template = spec.chat_template();
+    needs.model_dir = spec.policy_model_dir();
     CollectVerifiers(LoadDataset(spec.eval_dataset(), needs, &problems), &verifiers);
   }
 

@@ -128,7 +128,7 @@ TEST(CliTest, ChatTemplateRendersLikeJinja2) {
                           &log),
       0)
       << log << "\n(needs python3-jinja2 and the npm tokenizers: scripts/test.sh installs both)";
-  for (const std::string source :
+  for (const std::string& source :
        {"--tokenizer-config " + model + "/tokenizer_config.json", "--model " + model}) {
     const int status =
         testing::RunCommand("(" + std::string(FLYWHEEL_CLI) + " chat-template " + source + " < " +

@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/util/reference_script.h"
@@ -228,6 +229,44 @@ TEST(GrpoLossTest, BadInputsAreInvalidArgument) {
   EXPECT_EQ(code({{OnPolicy(1, 3)}}, dr), absl::StatusCode::kOk);
 }
 
+// Each policy loss's rules, and the losses' gradients where they can be worked out by hand.
+TEST(GrpoLossTest, RecentLossesOnPolicyAndTheirRules) {
+  // On-policy the ratio (token or sequence) is 1: CISPO's weight is 1 and GSPO's sequence ratio
+  // is 1, so every valid token's gradient is -A over the aggregation's divisor.
+  Batch b = {{OnPolicy(1.0, 2), OnPolicy(0.0, 4)}};
+  GrpoOptions cispo;
+  cispo.policy_loss = PolicyLoss::kCispo;
+  cispo.advantage.normalize_by_std = false;  // A = +0.5, -0.5
+  const GrpoResult c = MustLoss(b, cispo);
+  for (float g : c.dlogp[0]) EXPECT_FLOAT_EQ(g, -0.5f / 6);  // token-mean over 6 tokens
+  for (float g : c.dlogp[1]) EXPECT_FLOAT_EQ(g, 0.5f / 6);
+  GrpoOptions gspo = cispo;
+  gspo.policy_loss = PolicyLoss::kGspo;
+  gspo.aggregation = LossAggregation::kSeqMeanTokenMean;
+  const GrpoResult g = MustLoss(b, gspo);
+  for (float x : g.dlogp[0]) EXPECT_FLOAT_EQ(x, -0.5f / (2 * 2));  // n_i = 2, B' = 2
+  for (float x : g.dlogp[1]) EXPECT_FLOAT_EQ(x, 0.5f / (4 * 2));
+
+  auto problems = [](GrpoOptions o) { return GrpoOptionsProblems(o).size(); };
+  GrpoOptions bad = gspo;
+  bad.aggregation = LossAggregation::kTokenMean;  // GSPO's ratio is per sequence
+  EXPECT_EQ(problems(bad), 1u);
+  bad = GrpoOptions{};
+  bad.dual_clip_c = 0.5;  // must exceed 1
+  EXPECT_EQ(problems(bad), 1u);
+  bad.dual_clip_c = 3.0;
+  bad.policy_loss = PolicyLoss::kCispo;  // dual clip is PPO's
+  EXPECT_EQ(problems(bad), 1u);
+  GrpoOptions wide_cispo;
+  wide_cispo.policy_loss = PolicyLoss::kCispo;
+  wide_cispo.clip_eps_low = 1.0;  // no lower bound on the weight: allowed for CISPO only
+  EXPECT_EQ(problems(wide_cispo), 0u);
+  wide_cispo.policy_loss = PolicyLoss::kPpo;
+  EXPECT_EQ(problems(wide_cispo), 1u);
+  EXPECT_FALSE(ParsePolicyLoss("grpo").ok());
+  EXPECT_FALSE(ParseKlEstimator("k4").ok());
+}
+
 // ---------------------------------------------------------------------------------------------
 // PyTorch reference comparison.
 
@@ -239,6 +278,30 @@ const char* AggName(LossAggregation m) {
       return "seq-mean-token-mean";
     case LossAggregation::kConstant:
       return "constant";
+  }
+  return "";
+}
+
+const char* PolicyLossName(PolicyLoss p) {
+  switch (p) {
+    case PolicyLoss::kPpo:
+      return "ppo";
+    case PolicyLoss::kGspo:
+      return "gspo";
+    case PolicyLoss::kCispo:
+      return "cispo";
+  }
+  return "";
+}
+
+const char* KlName(KlEstimator k) {
+  switch (k) {
+    case KlEstimator::kK1:
+      return "k1";
+    case KlEstimator::kK2:
+      return "k2";
+    case KlEstimator::kK3:
+      return "k3";
   }
   return "";
 }
@@ -290,7 +353,10 @@ nlohmann::json ToJson(const Batch& batch, const GrpoOptions& o) {
                             {"aggregation", AggName(o.aggregation)},
                             {"constant_normalizer", o.constant_normalizer},
                             {"drop_equal_reward_groups", o.drop_equal_reward_groups},
-                            {"tis_cap", o.tis_cap}};
+                            {"tis_cap", o.tis_cap},
+                            {"policy_loss", PolicyLossName(o.policy_loss)},
+                            {"dual_clip_c", o.dual_clip_c},
+                            {"kl_estimator", KlName(o.kl_estimator)}};
   return {{"options", options}, {"groups", groups}};
 }
 
@@ -330,6 +396,51 @@ std::vector<Case> ReferenceCases() {
     c.options.tis_cap = 1.2;
     c.options.kl_coef = 0.04;
     c.batch = RandomBatch(seed++, true, true);
+    cases.push_back(std::move(c));
+  }
+  // The recent losses: GSPO (sequence ratio, seq-mean-token-mean, clip 3e-4 / 4e-4 as in its
+  // paper, so most sequences clip), CISPO (clipped weight in [0, 4] and a tight [0.8, 1.2]),
+  // dual clip, and the k1 / k2 KL estimators.
+  {
+    Case c;
+    c.name = "gspo";
+    c.options.policy_loss = PolicyLoss::kGspo;
+    c.options.aggregation = LossAggregation::kSeqMeanTokenMean;
+    c.options.clip_eps_low = 3e-4;
+    c.options.clip_eps_high = 4e-4;
+    c.options.kl_coef = 0.04;
+    c.batch = RandomBatch(seed++, true, false);
+    cases.push_back(std::move(c));
+    Case wide;  // a wide range, so that the unclipped sequence gradient is exercised too
+    wide.name = "gspo wide";
+    wide.options = cases.back().options;
+    wide.options.clip_eps_low = 0.3;
+    wide.options.clip_eps_high = 0.4;
+    wide.batch = RandomBatch(seed++, true, false);
+    cases.push_back(std::move(wide));
+  }
+  for (double low : {1.0, 0.2}) {
+    Case c;
+    c.name = absl::StrCat("cispo low ", low);
+    c.options.policy_loss = PolicyLoss::kCispo;
+    c.options.clip_eps_low = low;
+    c.options.clip_eps_high = low == 1.0 ? 3.0 : 0.2;
+    c.batch = RandomBatch(seed++, false, false);
+    cases.push_back(std::move(c));
+  }
+  {
+    Case c;
+    c.name = "dual clip 1.05";
+    c.options.dual_clip_c = 1.05;  // low enough that the shifted logp_old exceeds it
+    c.batch = RandomBatch(seed++, false, false);
+    cases.push_back(std::move(c));
+  }
+  for (KlEstimator k : {KlEstimator::kK1, KlEstimator::kK2}) {
+    Case c;
+    c.name = std::string("kl ") + KlName(k);
+    c.options.kl_coef = 0.1;
+    c.options.kl_estimator = k;
+    c.batch = RandomBatch(seed++, true, false);
     cases.push_back(std::move(c));
   }
   // Dynamic sampling with an equal-reward group, plus an all-masked completion (it must leave

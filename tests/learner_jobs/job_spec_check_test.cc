@@ -108,11 +108,19 @@ TEST_F(JobSpecCheckTest, DefaultsFillOnlyUnsetFields) {
   EXPECT_EQ(spec.max_async_steps(), 0);
   EXPECT_EQ(spec.eval_interval(), 10);
   EXPECT_EQ(spec.checkpoint_interval(), 10);
-  EXPECT_EQ(spec.chat_template(), "chatml");
+  EXPECT_EQ(spec.chat_template(), "auto");
   EXPECT_EQ(spec.request_timeout_seconds(), 120);
   EXPECT_EQ(spec.sft().epochs(), 1);
   EXPECT_EQ(spec.sampling().temperature(), 0);
   EXPECT_EQ(spec.sampling().top_p(), 1);
+  // Set explicitly, so that a checkpoint's generation_config.json cannot truncate RL sampling.
+  EXPECT_TRUE(spec.sampling().has_top_k());
+  EXPECT_EQ(spec.sampling().top_k(), 0);
+  EXPECT_TRUE(spec.sampling().has_min_p());
+  EXPECT_EQ(spec.sampling().min_p(), 0);
+  EXPECT_EQ(spec.distill().teacher(), "servers");
+  EXPECT_EQ(spec.distill().kl_coef(), 1.0);
+  EXPECT_EQ(spec.distill().loss(), "importance_sampling");
   EXPECT_EQ(spec.reference_model_dir(), "/m");
 
   v1::JobSpec unset;

@@ -5,7 +5,8 @@ core_algos does it (compute_grpo_outcome_advantage, compute_policy_loss_vanilla,
 Input JSON (--inp):  {"cases": [{"options": {...}, "groups": [[completion, ...], ...]}, ...]}
   options:    norm_by_std, std_eps, clip_eps_low, clip_eps_high, kl_coef, aggregation
               ("token-mean" | "seq-mean-token-mean" | "constant"), constant_normalizer,
-              drop_equal_reward_groups, tis_cap
+              drop_equal_reward_groups, tis_cap, policy_loss ("ppo" | "gspo" | "cispo"),
+              dual_clip_c, kl_estimator ("k1" | "k2" | "k3")
   completion: reward, logp, logp_old, mask, and optionally logp_ref, logp_rollout (lists)
 Output JSON (--out): {"results": [{"loss": x, "dlogp": [[...] per completion], "advantages": [...]}]}
 Completions are numbered group-major, as in the C++ API.
@@ -56,12 +57,29 @@ def run_case(case):
     mask = (mask != 0).to(DT)
     A = torch.tensor(adv, dtype=DT)[:, None]
 
-    # compute_policy_loss_vanilla with clip_ratio_low / clip_ratio_high (no dual clip).
-    log_ratio = torch.clamp(logp - logp_old, min=-20.0, max=20.0)
-    ratio = torch.exp(log_ratio)
-    l1 = -A * ratio
-    l2 = -A * torch.clamp(ratio, 1 - opt["clip_eps_low"], 1 + opt["clip_eps_high"])
-    pg = torch.maximum(l1, l2)
+    lo, hi = 1 - opt["clip_eps_low"], 1 + opt["clip_eps_high"]
+    policy = opt.get("policy_loss", "ppo")
+    if policy == "ppo":
+        # compute_policy_loss_vanilla with clip_ratio_low / clip_ratio_high and clip_ratio_c.
+        log_ratio = torch.clamp(logp - logp_old, min=-20.0, max=20.0)
+        ratio = torch.exp(log_ratio)
+        l1 = -A * ratio
+        l2 = -A * torch.clamp(ratio, lo, hi)
+        pg = torch.maximum(l1, l2)
+        c = opt.get("dual_clip_c", 0.0)
+        if c > 1:
+            pg = torch.where(A < 0, torch.minimum(-A * c, pg), pg)
+    elif policy == "gspo":
+        # compute_policy_loss_gspo (GSPO-token): log s_it = sg(mean log-ratio) + logp - sg(logp).
+        n = torch.clamp(mask.sum(dim=-1, keepdim=True), min=1)
+        seq = ((logp - logp_old) * mask).sum(dim=-1, keepdim=True) / n
+        log_s = torch.clamp(logp - logp.detach() + seq.detach(), max=10.0)
+        s_it = torch.exp(log_s)
+        pg = torch.maximum(-A * s_it, -A * torch.clamp(s_it, lo, hi))
+    else:
+        # CISPO: the clipped importance weight is detached; the gradient flows through logp.
+        ratio = torch.exp(torch.clamp(logp - logp_old, min=-20.0, max=20.0))
+        pg = -torch.clamp(ratio, lo, hi).detach() * A * logp
     if opt["tis_cap"] > 0:
         roll = pad([c["logp_rollout"] for c, _ in comps])
         w = torch.clamp(torch.exp(torch.clamp(logp_old - roll, -20.0, 20.0)), max=opt["tis_cap"])
@@ -69,9 +87,15 @@ def run_case(case):
     loss = agg_loss(pg, mask, opt["aggregation"], opt["constant_normalizer"])
     if opt["kl_coef"] > 0:
         ref = pad([c["logp_ref"] for c, _ in comps])
-        kl = torch.clamp(ref - logp, min=-20.0, max=20.0)  # verl kl_penalty "low_var_kl"
-        k3 = torch.clamp(torch.exp(kl) - kl - 1, min=-10.0, max=10.0)
-        loss = loss + opt["kl_coef"] * agg_loss(k3, mask, opt["aggregation"],
+        estimator = opt.get("kl_estimator", "k3")
+        if estimator == "k1":
+            kl = logp - ref
+        elif estimator == "k2":
+            kl = 0.5 * (logp - ref) ** 2
+        else:
+            d = torch.clamp(ref - logp, min=-20.0, max=20.0)  # verl kl_penalty "low_var_kl"
+            kl = torch.clamp(torch.exp(d) - d - 1, min=-10.0, max=10.0)
+        loss = loss + opt["kl_coef"] * agg_loss(kl, mask, opt["aggregation"],
                                                 opt["constant_normalizer"])
     loss.backward()
     grad = logp.grad

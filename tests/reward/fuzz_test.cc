@@ -142,5 +142,32 @@ TEST(Fuzz, ScoreItemNeverCrashes) {
   }
 }
 
+// The conjecture gate through ScoreBatch (duplicate marking included) on token soup and bytes:
+// every item is scored (no error for any text), the total is 0 or 1, and a valid conjecture's
+// answer is its exact value.
+TEST(Fuzz, ConjectureBatchesNeverCrash) {
+  std::mt19937_64 rng(101);
+  auto spec = ParseTaskSpec(
+      {{"verifier", "conjecture"}, {"conjecture", {{"target", "(3+4)*5"}, {"ops", "+-*/"}}}});
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 25; ++i) {
+      texts.push_back(i % 3 == 0      ? RandomBytes(rng, 40)
+                      : i % 3 == 1    ? RandomTokens(rng, 12)
+                      : texts.empty() ? "1+2"
+                                      : texts[rng() % texts.size()]);
+    }
+    std::vector<ScoreRequest> batch;
+    for (const auto& t : texts) batch.push_back({&*spec, {"", t}});
+    auto results = ScoreBatch(batch);
+    ASSERT_EQ(results.size(), texts.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].ok()) continue;  // oversized or invalid UTF-8: the input guard's error
+      EXPECT_TRUE(results[i]->total == 0.0 || results[i]->total == 1.0) << texts[i];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace flywheel::reward

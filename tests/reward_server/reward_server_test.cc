@@ -1,6 +1,7 @@
 // flywheel-reward as deployed: the real daemon on 127.0.0.1 (port 0), scored by the CLI and by
 // a gRPC client; bad items fail alone and the daemon keeps serving; /metrics passes promtool; a
 // judged rubric criterion against a real flywheel-rollout judge equals the model core's P(yes).
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -127,6 +128,52 @@ TEST(RewardServerTest, CliScoresItemsAndBadOnesFailAlone) {
   std::string out;
   EXPECT_EQ(testing::RunCommand("promtool check metrics < " + dir.File("metrics.txt"), &out), 0)
       << out;
+}
+
+// The daemon serves self-play's gate: each conjecture of a request is checked, its value derived
+// (the answer), duplicates within one batch key rejected after the first, and items of another
+// batch key unaffected by them.
+TEST(RewardServerTest, ConjectureGateDerivesAnswersAndRejectsDuplicatesOfItsBatch) {
+  auto daemon = StartReward();
+  ASSERT_NE(daemon, nullptr);
+  auto stub = v1::RewardService::NewStub(
+      grpc::CreateChannel(daemon->address(), grpc::InsecureChannelCredentials()));
+  v1::ScoreRewardsRequest req;
+  auto add = [&](const std::string& completion, const std::string& batch) {
+    auto* it = req.add_items();
+    it->set_prompt("Write a simpler problem related to (12+7)*3-5:");
+    it->set_completion(completion);
+    it->set_task_json(nlohmann::json{{"verifier", "conjecture"},
+                                     {"conjecture", {{"target", "(12+7)*3-5"}, {"batch", batch}}}}
+                          .dump());
+  };
+  add("12+7=", "r1");
+  add("(12) + 7", "r1");  // the same problem: a duplicate of item 0
+  add("19*3", "r1");
+  add("12+7", "r2");        // another batch: not a duplicate
+  add("(12+7)*3-5", "r1");  // its target
+  add("57", "r1");          // a bare number
+  grpc::ClientContext ctx;
+  v1::ScoreRewardsResponse resp;
+  ASSERT_TRUE(stub->Score(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 6);
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"19", ""}, {"", "duplicate"},      {"57", ""},
+      {"19", ""}, {"", "copy_of_target"}, {"", "trivial"}};
+  for (int i = 0; i < 6; ++i) {
+    SCOPED_TRACE(i);
+    const auto& r = resp.results(i);
+    EXPECT_TRUE(r.error().empty()) << r.error();
+    EXPECT_EQ(r.correct(), want[i].second.empty());
+    if (r.correct()) EXPECT_EQ(r.answer(), want[i].first);
+    if (!r.correct()) EXPECT_EQ(r.reason().rfind(want[i].second, 0), 0u) << r.reason();
+  }
+  // ListVerifiers offers it, so job specs that use it pass SubmitJob's probe.
+  grpc::ClientContext list_ctx;
+  v1::ListVerifiersResponse list;
+  ASSERT_TRUE(stub->ListVerifiers(&list_ctx, {}, &list).ok());
+  EXPECT_NE(std::find(list.verifiers().begin(), list.verifiers().end(), "conjecture"),
+            list.verifiers().end());
 }
 
 TEST(RewardServerTest, JudgedCriterionEqualsModelCoreYesProbability) {
