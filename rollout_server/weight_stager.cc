@@ -1,7 +1,6 @@
 #include "rollout_server/weight_stager.h"
 
 #include <cmath>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/crc32c.h"
@@ -39,12 +38,13 @@ absl::Status WeightStager::Add(int64_t version, const std::string& tensor, int64
         "tensor \"", tensor, "\" of shape ", model::ShapeToString(t.shape), " (", t.numel * 4,
         " bytes): chunk [", offset, ", ", offset + size, ") does not fit (wrong shape?)")));
   }
-  if (Crc32c(data.data(), data.size()) != crc32c) {
+  // Checked while stored, in one pass over the bytes: a bad chunk fails the whole push, so what
+  // it wrote into the staging buffer is never published.
+  if (Crc32cCopy(reinterpret_cast<char*>(params_.data() + t.offset) + offset, data.data(),
+                 data.size()) != crc32c) {
     return fail(absl::DataLossError(
         absl::StrCat("tensor \"", tensor, "\": checksum mismatch in chunk at byte ", offset)));
   }
-  std::memcpy(reinterpret_cast<char*>(params_.data() + t.offset) + offset, data.data(),
-              data.size());
   received_[index] += size;
   bytes_ += size;
   return absl::OkStatus();
