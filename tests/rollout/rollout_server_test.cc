@@ -406,6 +406,29 @@ TEST(RolloutServerTextTest, MalformedGenerationConfigStopsStartup) {
   EXPECT_NE(daemon.status().message().find("exited"), absl::string_view::npos) << daemon.status();
 }
 
+// A budget smaller than the weights: the daemon refuses to start and says what does not fit and
+// which flag changes it, rather than allocating a cache it cannot hold.
+TEST(RolloutServerTextTest, AMemoryBudgetBelowTheWeightsIsRefusedClearly) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 1 --out ", dir.File("m")),
+          &out),
+      0)
+      << out;
+  out.clear();
+  const int code = testing::RunCommand(
+      absl::StrCat(
+          FLYWHEEL_ROLLOUT_BIN, " --model ", dir.File("m"),
+          " --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --threads 1 --memory-budget 4K"),
+      &out);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("does not fit the memory budget of 4.0 KiB"), std::string::npos) << out;
+  EXPECT_NE(out.find("--memory-budget"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
+}
+
 TEST_F(RolloutServerTest, SigtermStopsCleanly) {
   v1::GenerateResponse resp;
   grpc::Status st;
