@@ -2,27 +2,14 @@
 
 #include <string>
 
+#include "common/model/checkpoint.h"
 #include "gtest/gtest.h"
 
 namespace flywheel::rollout {
 namespace {
 
 // Qwen3-0.6B's shape: the model the issue measured at 19.4 GB resident with a fixed 4,096 blocks.
-model::ModelConfig Qwen3SmallShape() {
-  model::ModelConfig c;
-  c.model_type = "qwen3";
-  c.vocab_size = 151936;
-  c.hidden_size = 1024;
-  c.num_layers = 28;
-  c.num_heads = 16;
-  c.num_kv_heads = 8;
-  c.head_dim = 128;
-  c.intermediate_size = 3072;
-  c.max_position_embeddings = 40960;
-  c.tie_word_embeddings = true;
-  c.qk_norm = true;
-  return c;
-}
+model::ModelConfig Qwen3SmallShape() { return *model::PresetConfig("qwen3-0.6b"); }
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 
