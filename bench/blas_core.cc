@@ -49,7 +49,14 @@ void ReexecWithBestOpenBlasCore(char** argv) {
   if (core.empty()) return;
   setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
   setenv(kChoiceVar, core.c_str(), 1);
-  execv("/proc/self/exe", argv);
+  // The resolved path rather than /proc/self/exe, so that the process keeps its name ("exe"
+  // otherwise) in ps, top and perf.
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    execv(self, argv);
+  }
   // execv only returns on failure: carry on with the library's own choice, and say so.
   std::perror("flywheel-bench: re-exec with OPENBLAS_CORETYPE failed");
 }
