@@ -241,6 +241,14 @@ void Engine::TakeInbox() {
   }
 }
 
+std::vector<float> Engine::TakeStagingBuffer() {
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  std::vector<float> buffer = std::move(spare_params_);
+  spare_params_.clear();
+  if (static_cast<int64_t>(buffer.size()) != num_params_) return {};
+  return buffer;
+}
+
 void Engine::ApplyWeights(WeightJob& job) {
   const double t0 = Now();
   std::shared_ptr<model::Transformer> old = std::move(model_);
@@ -251,7 +259,15 @@ void Engine::ApplyWeights(WeightJob& job) {
   const double pause = Now() - t0;
   stats_.last_swap_pause = pause;
   if (pause > stats_.max_swap_pause) stats_.max_swap_pause = pause;
-  staging_.Post([old] {});  // The old weights are freed off the engine thread.
+  // The old model is freed off the engine thread, its parameter buffer kept for the next push
+  // unless someone else still holds the model.
+  staging_.Post([this, old = std::move(old)]() mutable {
+    if (old == nullptr || old.use_count() != 1) return;
+    std::vector<float> params = std::move(*old).ReleaseParams();
+    old.reset();
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    spare_params_ = std::move(params);
+  });
   job.done(absl::OkStatus(), pause);
 }
 

@@ -117,6 +117,10 @@ class Engine {
   // KV cache and go on with the new weights; tokens record the version that produced them; the
   // prefix cache is dropped. InvalidArgument at once for a wrong size.
   absl::Status UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done);
+  // The parameter buffer of the weights the last update replaced (num_params floats, already
+  // resident, contents stale), or an empty vector when there is none: a push received into it
+  // skips the page faults of a fresh allocation of the model's size. Any thread.
+  std::vector<float> TakeStagingBuffer();
   // Fails queued and running work with UNAVAILABLE, then stops the thread. Idempotent.
   void Shutdown();
 
@@ -192,7 +196,11 @@ class Engine {
   std::deque<WeightJob> weight_jobs_;
   bool stopping_ = false;
   std::thread thread_;
-  // Prepares pushed weights off the engine thread, and frees replaced models there too.
+  // The replaced weights' parameter buffer, kept for the next push (TakeStagingBuffer).
+  std::mutex spare_mu_;
+  std::vector<float> spare_params_;
+  // Prepares pushed weights off the engine thread, and frees replaced models there too. Last, so
+  // that its thread stops before the members its tasks use are destroyed.
   TaskQueue staging_{1};
 };
 

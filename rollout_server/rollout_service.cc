@@ -192,7 +192,9 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
  public:
   PushReactor(RolloutService* service, grpc::CallbackServerContext* context,
               v1::PushWeightsResponse* response)
-      : service_(service), response_(response), stager_(service->layout_) {
+      : service_(service),
+        response_(response),
+        stager_(service->layout_, service->engine_->TakeStagingBuffer()) {
     absl::Status auth = rpc::CheckBearer(*context, service->auth_token_);
     if (!auth.ok()) {
       Finish(rpc::ToGrpc(auth));

@@ -1,6 +1,7 @@
 #include "rollout_server/weight_stager.h"
 
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/crc32c.h"
@@ -8,8 +9,12 @@
 
 namespace flywheel::rollout {
 
-WeightStager::WeightStager(const model::ParameterLayout& layout)
-    : layout_(layout), params_(layout.num_params()), received_(layout.tensors().size(), 0) {}
+WeightStager::WeightStager(const model::ParameterLayout& layout, std::vector<float> buffer)
+    : layout_(layout), params_(std::move(buffer)), received_(layout.tensors().size(), 0) {
+  if (static_cast<int64_t>(params_.size()) != layout.num_params()) {
+    params_.assign(layout.num_params(), 0.0f);
+  }
+}
 
 absl::Status WeightStager::Add(int64_t version, const std::string& tensor, int64_t offset,
                                const std::string& data, uint32_t crc32c) {

@@ -57,6 +57,9 @@ class Transformer {
   const ParameterLayout& layout() const { return layout_; }
   int64_t num_params() const { return layout_.num_params(); }
   const float* params() const { return params_.data(); }
+  // Moves the weights out, so that their memory can hold the next ones (a rollout server's
+  // staging buffer); the model must not be used afterwards.
+  std::vector<float> ReleaseParams() && { return std::move(params_); }
   // Write access to the weights; drops any packed inference weights (they would be stale).
   float* mutable_params();
   // Exchanges the weights with *params in O(1) (an in-flight weight update). InvalidArgument

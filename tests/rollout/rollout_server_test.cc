@@ -233,6 +233,17 @@ TEST_F(RolloutServerTest, WeightPushesGoodAndBad) {
   EXPECT_TRUE(
       SameBits(CoreLogprobs(new_, after, after.completions(0)), after.completions(0).logprobs()));
   for (int64_t v : after.completions(0).versions()) EXPECT_EQ(v, 7);
+
+  // The next push is received into the buffer of the weights the last one replaced (old_'s,
+  // Engine::TakeStagingBuffer): every value must be the pushed one, none left from before.
+  const model::ModelWeights third = testing::PerturbedModel(ServerConfig(), 23);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // The staging thread frees old_.
+  ASSERT_TRUE(Push(Chunks(third.params, 8), kToken, &pr).ok());
+  v1::GenerateResponse recycled;
+  ASSERT_TRUE(Generate(Request({4, 5, 6}, 1, 6, 1), &recycled).ok());
+  EXPECT_TRUE(SameBits(CoreLogprobs(third, recycled, recycled.completions(0)),
+                       recycled.completions(0).logprobs()));
+  for (int64_t v : recycled.completions(0).versions()) EXPECT_EQ(v, 8);
 }
 
 TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
