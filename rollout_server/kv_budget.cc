@@ -102,11 +102,14 @@ absl::StatusOr<KvPlan> PlanKvCache(const KvPlanInput& in) {
   KvPlan plan;
   const int64_t block_bytes = KvBlockBytes(in.config, in.block_size);
   plan.activation_bytes = StepActivationBytes(in.config, in.max_tokens_per_step, in.max_running);
-  const int64_t left = in.budget_bytes - in.weight_bytes - plan.activation_bytes;
-  const std::string sizes =
-      absl::StrCat("the weights hold ", FormatBytes(in.weight_bytes), ", one step's activations ",
-                   FormatBytes(plan.activation_bytes), ", a KV block of ", in.block_size,
-                   " tokens ", FormatBytes(block_bytes));
+  const int64_t left = in.budget_bytes - in.weight_bytes - in.staging_bytes - plan.activation_bytes;
+  const std::string sizes = absl::StrCat(
+      "the weights hold ", FormatBytes(in.weight_bytes),
+      in.staging_bytes > 0
+          ? absl::StrCat(" (and ", FormatBytes(in.staging_bytes), " more during a push)")
+          : "",
+      ", one step's activations ", FormatBytes(plan.activation_bytes), ", a KV block of ",
+      in.block_size, " tokens ", FormatBytes(block_bytes));
   if (left < 2 * block_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the model does not fit the memory budget of ", FormatBytes(in.budget_bytes), ": ", sizes,

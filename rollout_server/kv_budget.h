@@ -30,6 +30,9 @@ absl::StatusOr<int64_t> MachineMemoryBytes();
 struct KvPlanInput {
   model::ModelConfig config;
   int64_t weight_bytes = 0;  // what the loaded model holds (Transformer::WeightBytes)
+  // What a weight push holds beside the serving weights: the next version and its packed copy
+  // while it is staged (and the replaced weights' buffer kept for the push after).
+  int64_t staging_bytes = 0;
   int64_t budget_bytes = 0;  // weights + activations + KV cache may use this much
   int64_t block_size = 16;
   int64_t max_tokens_per_step = 2048;

@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   if (!budget.ok()) return ReportStartupFailure(kProgram, budget.status());
   auto plan = rollout::PlanKvCache({.config = (*model)->config(),
                                     .weight_bytes = (*model)->WeightBytes(),
+                                    .staging_bytes = (*model)->WeightBytes(),
                                     .budget_bytes = *budget,
                                     .block_size = opt.block_size,
                                     .max_tokens_per_step = opt.max_tokens_per_step,

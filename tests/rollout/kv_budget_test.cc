@@ -62,6 +62,22 @@ TEST(KvBudgetTest, RefusesWhenTheWeightsDoNotFitAndSaysWhy) {
   EXPECT_NE(msg.find("--memory-budget"), std::string::npos) << msg;
 }
 
+TEST(KvBudgetTest, APushsStagingIsCountedBesideTheWeights) {
+  KvPlanInput in;
+  in.config = Qwen3SmallShape();
+  in.weight_bytes = 3 * kGiB;
+  in.budget_bytes = 12 * kGiB;
+  auto alone = PlanKvCache(in);
+  in.staging_bytes = 3 * kGiB;
+  auto staged = PlanKvCache(in);
+  ASSERT_TRUE(alone.ok() && staged.ok());
+  EXPECT_LE(in.weight_bytes + in.staging_bytes + staged->activation_bytes + staged->kv_bytes,
+            in.budget_bytes);
+  EXPECT_LT(staged->blocks, alone->blocks);
+  in.budget_bytes = 5 * kGiB;  // The weights fit, but not a second copy during a push.
+  EXPECT_EQ(PlanKvCache(in).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
 TEST(KvBudgetTest, RequestedBlocksAreCheckedAgainstTheBudget) {
   KvPlanInput in;
   in.config = Qwen3SmallShape();
