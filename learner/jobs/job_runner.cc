@@ -68,7 +68,11 @@ void JobRunner::Run() {
   Update([](v1::Job* j) { j->set_state(v1::JOB_STATE_RUNNING); },
          resumed_ ? "resuming after a learner restart" : "started");
   absl::Status st = Setup();
-  if (st.ok()) st = IsRlAlgorithm(spec_.algorithm()) ? RunRl() : RunSft();
+  if (st.ok()) {
+    st = IsRlAlgorithm(spec_.algorithm()) ? RunRl()
+         : spec_.algorithm() == kSelfPlay ? RunSelfPlay()
+                                          : RunSft();
+  }
   if (cancelled_.load()) {
     Update([](v1::Job* j) { j->set_state(v1::JOB_STATE_CANCELLED); }, "cancelled");
   } else if (aborted()) {
@@ -99,9 +103,14 @@ absl::Status JobRunner::Setup() {
   ASSIGN_OR_RETURN(tokenizer_, tokenizer::Tokenizer::FromFile(spec_.policy_model_dir()));
   const bool rl = IsRlAlgorithm(spec_.algorithm());
   const bool opd = spec_.algorithm() == kOpd;
+  const bool selfplay = spec_.algorithm() == kSelfPlay;
   JobDataOptions data;
-  data.needs.task = spec_.algorithm() == kGrpo || (opd && spec_.distill().reward_weight() > 0);
-  data.needs.answer = !rl;
+  data.needs.task =
+      spec_.algorithm() == kGrpo || selfplay || (opd && spec_.distill().reward_weight() > 0);
+  data.needs.answer = spec_.algorithm() == kSft;
+  data.needs.problem = selfplay;
+  // Self-play states every problem in its solver template, the held-out targets too.
+  if (selfplay) data.prompt_template = spec_.selfplay().solver_template();
   data.needs.privileged = opd && SelfTeacher(spec_);
   data.needs.chat_template = spec_.chat_template();
   data.needs.model_dir = spec_.policy_model_dir();
@@ -113,6 +122,8 @@ absl::Status JobRunner::Setup() {
     eval.needs.task = true;
     eval.needs.chat_template = spec_.chat_template();
     eval.needs.model_dir = spec_.policy_model_dir();
+    eval.needs.problem = selfplay;
+    eval.prompt_template = data.prompt_template;
     eval.seed = spec_.seed();
     ASSIGN_OR_RETURN(eval_data_, JobData::Load(spec_.eval_dataset(), eval, *tokenizer_));
   }
@@ -150,14 +161,16 @@ absl::Status JobRunner::Setup() {
     reference_ = std::move(ref);
   }
   ASSIGN_OR_RETURN(OptimizerOptions opt, ToOptimizerOptions(spec_));
-  ASSIGN_OR_RETURN(trainer_, PolicyTrainer::Create(std::move(policy), opt,
-                                                   spec_.micro_batch_size(), env_.pool));
+  ASSIGN_OR_RETURN(
+      trainer_, PolicyTrainer::Create(std::move(policy), opt, spec_.micro_batch_size(), env_.pool));
   if (ckpt.ok()) {
     RETURN_IF_ERROR(trainer_->RestoreState(ckpt->state.optimizer_step, std::move(ckpt->adam_m),
                                            std::move(ckpt->adam_v)));
     step_ = ckpt->state.step;
     eval_accuracy_ = ckpt->state.eval_accuracy;
     initial_eval_accuracy_ = ckpt->state.initial_eval_accuracy;
+    solved_ =
+        std::set<int64_t>(ckpt->state.solved_targets.begin(), ckpt->state.solved_targets.end());
     Event(absl::StrCat("resuming from ", ckpt->dir, " at step ", step_));
   } else {
     step_ = 0;
@@ -216,6 +229,7 @@ absl::Status JobRunner::Checkpoint(int64_t step, int64_t data_cursor) {
   state.seed = spec_.seed();
   state.eval_accuracy = eval_accuracy_;
   state.initial_eval_accuracy = initial_eval_accuracy_;
+  state.solved_targets.assign(solved_.begin(), solved_.end());
   const model::Transformer& p = trainer_->policy();
   ASSIGN_OR_RETURN(std::string dir,
                    WriteCheckpoint(checkpoint_root_, p.config(), p.params(), trainer_->adam_m(),

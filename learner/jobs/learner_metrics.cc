@@ -1,5 +1,8 @@
 #include "learner/jobs/learner_metrics.h"
 
+#include <string>
+#include <utility>
+
 namespace flywheel::learner {
 namespace {
 
@@ -61,10 +64,11 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
   }
   phase_seconds_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_step_phase_seconds")
-                        .Help("Wall time of the latest step by phase: on the learner wait (for "
-                              "the batch), update (forward/backward/optimizer) and push (weights); "
-                              "on the batch producer sample, reward and teacher (distillation), "
-                              "which overlap the learner's phases when the job is asynchronous")
+                        .Help(
+                            "Wall time of the latest step by phase: on the learner wait (for "
+                            "the batch), update (forward/backward/optimizer) and push (weights); "
+                            "on the batch producer sample, reward and teacher (distillation), "
+                            "which overlap the learner's phases when the job is asynchronous")
                         .Register(reg);
   eval_accuracy_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_eval_accuracy")
@@ -82,6 +86,29 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
                        .Name("flywheel_learner_trained_tokens_total")
                        .Help("Completion (GRPO) or target (SFT) tokens trained on")
                        .Register(reg);
+  selfplay_ = &prometheus::BuildGauge()
+                   .Name("flywheel_learner_selfplay")
+                   .Help(
+                       "Self-play's latest round by `what`: targets_solved (the fraction of the "
+                       "dataset's targets solved at least once), conjectures written, "
+                       "conjecture_valid_rate (passed the gate), "
+                       "conjecture_distinct_fraction, solver_trained and conjecturer_trained "
+                       "(sequences trained on by role)")
+                   .Register(reg);
+  rejections_ = &prometheus::BuildGauge()
+                     .Name("flywheel_learner_conjecture_rejections")
+                     .Help("Conjectures the gate rejected in the latest round, by reason")
+                     .Register(reg);
+  solve_histogram_ = &prometheus::BuildGauge()
+                          .Name("flywheel_learner_conjecture_solve_count")
+                          .Help(
+                              "Valid conjectures of the latest round solved `solved` times out "
+                              "of the job's attempts")
+                          .Register(reg);
+  collapse_ = &prometheus::BuildGauge()
+                   .Name("flywheel_learner_selfplay_collapse")
+                   .Help("1 while the self-play collapse monitor reports a collapse")
+                   .Register(reg);
   retries_total_ = &prometheus::BuildCounter()
                         .Name("flywheel_learner_request_retries_total")
                         .Help("Requests retried on another replica after a server failed")
@@ -103,12 +130,37 @@ void LearnerMetrics::RecordStep(const std::string& job, const std::string& algor
   tokens_total_->Add({{"job_id", job}}).Increment(static_cast<double>(m.completion_tokens()));
 }
 
+void LearnerMetrics::RecordSelfPlay(const std::string& job, const v1::StepMetrics& m) {
+  const std::pair<const char*, double> values[] = {
+      {"targets_solved", m.targets_solved()},
+      {"conjectures", static_cast<double>(m.conjectures())},
+      {"conjecture_valid_rate", m.conjecture_valid_rate()},
+      {"conjecture_distinct_fraction", m.conjecture_distinct_fraction()},
+      {"solver_trained", static_cast<double>(m.solver_trained())},
+      {"conjecturer_trained", static_cast<double>(m.conjecturer_trained())},
+  };
+  for (const auto& [what, value] : values)
+    selfplay_->Add({{"job_id", job}, {"what", what}}).Set(value);
+  for (const auto& [reason, count] : m.conjecture_rejections()) {
+    rejections_->Add({{"job_id", job}, {"reason", reason}}).Set(count);
+  }
+  for (int j = 0; j < m.conjecture_solve_histogram_size(); ++j) {
+    solve_histogram_->Add({{"job_id", job}, {"solved", std::to_string(j)}})
+        .Set(m.conjecture_solve_histogram(j));
+  }
+}
+
+void LearnerMetrics::SetSelfPlayCollapse(const std::string& job, bool collapsed) {
+  collapse_->Add({{"job_id", job}}).Set(collapsed ? 1.0 : 0.0);
+}
+
 void LearnerMetrics::RecordEval(const std::string& job, double accuracy) {
   eval_accuracy_->Add({{"job_id", job}}).Set(accuracy);
 }
 
 void LearnerMetrics::CountRetries(const std::string& job, const std::string& kind, int64_t n) {
-  if (n > 0) retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
+  if (n > 0)
+    retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
 }
 
 void LearnerMetrics::SetJobState(const std::string& job, v1::JobState state) {

@@ -19,11 +19,15 @@ class LearnerMetrics {
  public:
   explicit LearnerMetrics(metrics::MetricsServer* server);
 
-  void RecordStep(const std::string& job, const std::string& algorithm,
-                  const v1::StepMetrics& m);
+  void RecordStep(const std::string& job, const std::string& algorithm, const v1::StepMetrics& m);
   void RecordEval(const std::string& job, double accuracy);
   void CountRetries(const std::string& job, const std::string& kind, int64_t n);
   void SetJobState(const std::string& job, v1::JobState state);
+  // Self-play's round numbers: targets solved (cumulative), the gate's pass rate and rejections
+  // by reason, distinct conjectures, the solve-count histogram, trained sequences by role.
+  void RecordSelfPlay(const std::string& job, const v1::StepMetrics& m);
+  // 1 while the collapse monitor reports a collapse, else 0.
+  void SetSelfPlayCollapse(const std::string& job, bool collapsed);
 
  private:
   // One gauge family per StepMetrics field in kStepGauges (learner_metrics.cc), same order.
@@ -34,6 +38,10 @@ class LearnerMetrics {
   prometheus::Family<prometheus::Counter>* steps_total_;
   prometheus::Family<prometheus::Counter>* tokens_total_;
   prometheus::Family<prometheus::Counter>* retries_total_;
+  prometheus::Family<prometheus::Gauge>* selfplay_;         // label "what"
+  prometheus::Family<prometheus::Gauge>* rejections_;       // label "reason"
+  prometheus::Family<prometheus::Gauge>* solve_histogram_;  // label "solved"
+  prometheus::Family<prometheus::Gauge>* collapse_;
 };
 
 }  // namespace flywheel::learner
