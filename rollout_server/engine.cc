@@ -9,6 +9,7 @@
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
 #include "common/kernels/cpu/logprobs.h"
+#include "rollout_server/stop_strings.h"
 
 namespace flywheel::rollout {
 namespace {
@@ -40,7 +41,7 @@ struct Engine::Seq {
   int64_t computed = 0;         // tokens whose keys/values are in the cache
   bool running = false;         // in running_
   bool done = false;
-  size_t stop_scan = 0;  // decoded-text length already searched for stop strings
+  std::unique_ptr<StopStringScanner> stop;  // when the request has stop strings
 };
 
 Engine::Engine(std::unique_ptr<model::Transformer> model, const EngineOptions& options)
@@ -50,8 +51,9 @@ Engine::Engine(std::unique_ptr<model::Transformer> model, const EngineOptions& o
       num_params_(model_->num_params()),
       pool_(options.threads),
       cache_(config_, options.kv_blocks, options.block_size),
-      blocks_(options.kv_blocks, options.block_size) {
-  model_->PackInferenceWeights(&pool_);
+      blocks_(options.kv_blocks, options.block_size),
+      samplers_(pool_.num_threads()) {
+  if (!model_->has_packed_weights()) model_->PackInferenceWeights(&pool_);
   stats_.blocks_total = options.kv_blocks;
   thread_ = std::thread([this] { Loop(); });
 }
@@ -107,7 +109,7 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
       return absl::InvalidArgumentError(
           absl::StrCat("stop token id ", t, " is outside the vocabulary"));
   }
-  if (!params.stop_strings.empty() && !params.decode) {
+  if (!params.stop_strings.empty() && !params.token_bytes) {
     return absl::InvalidArgumentError("stop strings need a tokenizer, and this server has none");
   }
   for (const auto& s : params.stop_strings) {
@@ -239,6 +241,14 @@ void Engine::TakeInbox() {
   }
 }
 
+std::vector<float> Engine::TakeStagingBuffer() {
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  std::vector<float> buffer = std::move(spare_params_);
+  spare_params_.clear();
+  if (static_cast<int64_t>(buffer.size()) != num_params_) return {};
+  return buffer;
+}
+
 void Engine::ApplyWeights(WeightJob& job) {
   const double t0 = Now();
   std::shared_ptr<model::Transformer> old = std::move(model_);
@@ -249,7 +259,15 @@ void Engine::ApplyWeights(WeightJob& job) {
   const double pause = Now() - t0;
   stats_.last_swap_pause = pause;
   if (pause > stats_.max_swap_pause) stats_.max_swap_pause = pause;
-  staging_.Post([old] {});  // The old weights are freed off the engine thread.
+  // The old model is freed off the engine thread, its parameter buffer kept for the next push
+  // unless someone else still holds the model.
+  staging_.Post([this, old = std::move(old)]() mutable {
+    if (old == nullptr || old.use_count() != 1) return;
+    std::vector<float> params = std::move(*old).ReleaseParams();
+    old.reset();
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    spare_params_ = std::move(params);
+  });
   job.done(absl::OkStatus(), pause);
 }
 
@@ -377,15 +395,8 @@ void Engine::Append(Seq* s, const SampledToken& tok) {
       p.stop_token_ids.end()) {
     return FinishSeq(s, "stop");
   }
-  if (!p.stop_strings.empty()) {
-    const std::string text = p.decode(out.tokens);
-    size_t longest = 0;
-    for (const auto& stop : p.stop_strings) longest = std::max(longest, stop.size());
-    const size_t from = s->stop_scan > longest ? s->stop_scan - longest : 0;
-    for (const auto& stop : p.stop_strings) {
-      if (text.find(stop, from) != std::string::npos) return FinishSeq(s, "stop");
-    }
-    s->stop_scan = text.size();
+  if (s->stop != nullptr && s->stop->Append(p.token_bytes(tok.token))) {
+    return FinishSeq(s, "stop");
   }
   if (static_cast<int64_t>(out.tokens.size()) >= g->max_new) return FinishSeq(s, "length");
   if (!s->running) {
@@ -424,12 +435,42 @@ void Engine::AfterLogits(Seq* s, const float* logits) {
     child->blocks = s->blocks;
     for (int32_t b : child->blocks) blocks_.Ref(b);
     child->computed = s->computed;
+    if (!g->params.stop_strings.empty()) {
+      child->stop = std::make_unique<StopStringScanner>(&g->params.stop_strings,
+                                                        g->params.strip_leading_space);
+    }
     Seq* c = child.get();
     seqs_.push_back(std::move(child));
     Append(c, sampler_.Sample(logits, config_.vocab_size, opt, i, c->prompt_len));
   }
   ReleaseSeq(s);
   s->done = true;
+}
+
+void Engine::SampleDecodes(const std::vector<Seq*>& batch, const std::vector<bool>& sample,
+                           const float* logits, std::vector<SampledToken>* out) {
+  const int64_t V = config_.vocab_size;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (sample[i]) todo.push_back(i);
+  }
+  // A draw reads the whole vocabulary's logits (exp in double, then a walk or a sort): for a
+  // batch of many sequences that is worth splitting. Draws depend only on (seed, sample,
+  // position), so which thread makes one never changes it.
+  auto draw = [&](Sampler& sampler, size_t k) {
+    const size_t i = todo[k];
+    const Seq* s = batch[i];
+    (*out)[i] = sampler.Sample(logits + i * V, V, s->group->params.sampling, s->index,
+                               static_cast<int64_t>(s->tokens.size()));
+  };
+  const int T = pool_.num_threads();
+  if (T == 1 || todo.size() < 2) {
+    for (size_t k = 0; k < todo.size(); ++k) draw(sampler_, k);
+    return;
+  }
+  pool_.Run([&](int t) {
+    for (size_t k = t; k < todo.size(); k += T) draw(samplers_[t], k);
+  });
 }
 
 bool Engine::Step() {
@@ -486,8 +527,9 @@ bool Engine::Step() {
                      batch[i]->computed, batch[i]->blocks});
     if (!batch[i]->running) prefill += counts[i];
   }
-  model::IncrementalResult r;
-  absl::Status st = model_->ForwardIncremental(steps, /*all_logits=*/false, &cache_, &r, &pool_);
+  model::IncrementalResult& r = step_result_;
+  absl::Status st =
+      model_->ForwardIncremental(steps, /*all_logits=*/false, &cache_, &r, &pool_, &step_acts_);
   if (!st.ok()) {
     // Requests were validated on entry, so this is a bug; fail the groups involved, keep serving.
     FW_LOG(ERROR) << "model step failed: " << st;
@@ -508,11 +550,21 @@ bool Engine::Step() {
   } else {
     stats_.prefill_tokens += prefill;
     std::vector<Seq*> partial;
+    std::vector<bool> complete(batch.size(), false), decode(batch.size(), false);
     for (size_t i = 0; i < batch.size(); ++i) {
       Seq* s = batch[i];
       s->computed += counts[i];
-      if (s->computed < static_cast<int64_t>(s->tokens.size())) {
+      complete[i] = s->computed == static_cast<int64_t>(s->tokens.size());
+      decode[i] = complete[i] && s->index >= 0;
+    }
+    std::vector<SampledToken> drawn(batch.size());
+    SampleDecodes(batch, decode, r.logits.data(), &drawn);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Seq* s = batch[i];
+      if (!complete[i]) {
         partial.push_back(s);  // A chunked prefill continues next step, ahead of newer work.
+      } else if (decode[i]) {
+        Append(s, drawn[i]);
       } else {
         AfterLogits(s, r.logits.data() + i * config_.vocab_size);
       }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -48,10 +49,13 @@ struct GenerateParams {
   SamplingOptions sampling;
   int64_t max_tokens = 0;               // 0: up to the context
   std::vector<int32_t> stop_token_ids;  // finish after emitting one of these (kept)
-  // Finish once the decoded completion contains one of these; needs a decode function.
+  // Finish once the decoded completion contains one of these; needs token_bytes.
   std::vector<std::string> stop_strings;
-  // Decodes token ids to text for stop strings (null: stop strings are rejected).
-  std::function<std::string(const std::vector<int32_t>&)> decode;
+  // The bytes a token id stands for, for stop strings (null: stop strings are rejected). The
+  // completion's text is its tokens' bytes, less a leading space when strip_leading_space, with
+  // invalid UTF-8 replaced (Tokenizer::Decode's text; see stop_strings.h).
+  std::function<std::string_view(int32_t)> token_bytes;
+  bool strip_leading_space = false;
 };
 
 struct SampleOutput {
@@ -113,6 +117,10 @@ class Engine {
   // KV cache and go on with the new weights; tokens record the version that produced them; the
   // prefix cache is dropped. InvalidArgument at once for a wrong size.
   absl::Status UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done);
+  // The parameter buffer of the weights the last update replaced (num_params floats, already
+  // resident, contents stale), or an empty vector when there is none: a push received into it
+  // skips the page faults of a fresh allocation of the model's size. Any thread.
+  std::vector<float> TakeStagingBuffer();
   // Fails queued and running work with UNAVAILABLE, then stops the thread. Idempotent.
   void Shutdown();
 
@@ -149,6 +157,11 @@ class Engine {
   void AdmitPrefix(Seq* seq);
   void PublishPromptBlocks(Seq* seq);
   void AfterLogits(Seq* seq, const float* logits);
+  // Draws the next token of every decoding sequence batch[i] whose logits are row i of logits,
+  // spread over the pool (each thread its own Sampler); entries of other sequences are left as
+  // they are.
+  void SampleDecodes(const std::vector<Seq*>& batch, const std::vector<bool>& sample,
+                     const float* logits, std::vector<SampledToken>* out);
   void Append(Seq* seq, const SampledToken& tok);
   void FinishSeq(Seq* seq, const std::string& reason);
   void FailAll(const absl::Status& status);
@@ -162,6 +175,10 @@ class Engine {
   model::KvCache cache_;
   BlockManager blocks_;
   Sampler sampler_;
+  std::vector<Sampler> samplers_;  // One per pool thread, for SampleDecodes.
+  // Reused by every step so that a step allocates nothing once the batch shape has been seen.
+  model::Activations step_acts_;
+  model::IncrementalResult step_result_;
   EngineStats stats_;
   int64_t version_ = 0;
 
@@ -179,7 +196,11 @@ class Engine {
   std::deque<WeightJob> weight_jobs_;
   bool stopping_ = false;
   std::thread thread_;
-  // Prepares pushed weights off the engine thread, and frees replaced models there too.
+  // The replaced weights' parameter buffer, kept for the next push (TakeStagingBuffer).
+  std::mutex spare_mu_;
+  std::vector<float> spare_params_;
+  // Prepares pushed weights off the engine thread, and frees replaced models there too. Last, so
+  // that its thread stops before the members its tasks use are destroyed.
   TaskQueue staging_{1};
 };
 

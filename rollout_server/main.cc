@@ -1,8 +1,8 @@
 // flywheel-rollout: serves one model for sampling, scoring and in-flight weight updates.
 //
 //   flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT [--threads N]
-//                    [--auth-token-file F] [--kv-blocks N] [--block-size N]
-//                    [--max-tokens-per-step N] [--max-running N]
+//                    [--auth-token-file F] [--memory-fraction F | --memory-budget SIZE]
+//                    [--kv-blocks N] [--block-size N] [--max-tokens-per-step N] [--max-running N]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-rollout listening on HOST:PORT
@@ -19,6 +19,7 @@
 #include "common/metrics/metrics_server.h"
 #include "common/rpc/daemon_main.h"
 #include "common/tokenizer/tokenizer.h"
+#include "rollout_server/kv_budget.h"
 #include "rollout_server/rollout_metrics.h"
 #include "rollout_server/rollout_service.h"
 
@@ -26,15 +27,20 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT\n"
-    "                        [--threads N] [--auth-token-file F] [--kv-blocks N] [--block-size N]\n"
-    "                        [--max-tokens-per-step N] [--max-running N]\n"
+    "                        [--threads N] [--auth-token-file F]\n"
+    "                        [--memory-fraction F | --memory-budget SIZE] [--kv-blocks N]\n"
+    "                        [--block-size N] [--max-tokens-per-step N] [--max-running N]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
     "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
     "  --metrics-listen        Prometheus /metrics address; port 0 picks a free port\n"
     "  --threads               model worker threads (default: all cores)\n"
     "  --auth-token-file       bearer token required by PushWeights (default: none)\n"
-    "  --kv-blocks             KV cache blocks (default 4096)\n"
+    "  --memory-fraction       share of this machine's memory the weights, one step's\n"
+    "                          activations and the KV cache may use (default 0.5)\n"
+    "  --memory-budget         the same as a size (e.g. 8G); overrides --memory-fraction\n"
+    "  --kv-blocks             KV cache blocks (default: as many as the budget leaves, capped at\n"
+    "                          what --max-running sequences of the full context can use)\n"
     "  --block-size            tokens per KV block (default 16)\n"
     "  --max-tokens-per-step   token budget of one engine step (default 2048)\n"
     "  --max-running           sequences decoding at once (default 256)\n";
@@ -45,29 +51,29 @@ int main(int argc, char** argv) {
   using namespace flywheel;
   constexpr char kProgram[] = "flywheel-rollout";
   int exit_code = 0;
-  auto setup = rpc::StartDaemon(
-      kProgram, argc, argv,
-      {.valued = {"model", "kv-blocks", "block-size", "max-tokens-per-step", "max-running"},
-       .required = {"model"},
-       .auth_token_file = true,
-       .usage = kUsage},
-      &exit_code);
+  auto setup =
+      rpc::StartDaemon(kProgram, argc, argv,
+                       {.valued = {"model", "kv-blocks", "block-size", "max-tokens-per-step",
+                                   "max-running", "memory-fraction", "memory-budget"},
+                        .required = {"model"},
+                        .auth_token_file = true,
+                        .usage = kUsage},
+                       &exit_code);
   if (!setup) return exit_code;
   const Flags& flags = setup->flags;
   rollout::EngineOptions opt;
-  auto kv_blocks = flags.GetInt("kv-blocks", 4096);
+  auto kv_blocks = flags.GetInt("kv-blocks", 0);
   auto block_size = flags.GetInt("block-size", 16);
   auto step_tokens = flags.GetInt("max-tokens-per-step", 2048);
   auto max_running = flags.GetInt("max-running", 256);
   for (const auto* v : {&kv_blocks, &block_size, &step_tokens, &max_running}) {
     if (!v->ok()) return ReportStartupFailure(kProgram, v->status());
-    if (**v < 1) {
-      return ReportStartupFailure(kProgram,
-                                  absl::InvalidArgumentError("numeric flags must be >= 1"));
+    if (**v < (v == &kv_blocks ? 0 : 1)) {  // --kv-blocks 0: sized from the memory budget.
+      return ReportStartupFailure(
+          kProgram, absl::InvalidArgumentError("numeric flags must be >= 1 (--kv-blocks >= 0)"));
     }
   }
   opt.threads = setup->threads;
-  opt.kv_blocks = *kv_blocks;
   opt.block_size = *block_size;
   opt.max_tokens_per_step = *step_tokens;
   opt.max_running = *max_running;
@@ -86,6 +92,24 @@ int main(int argc, char** argv) {
   const rollout::SamplingDefaults defaults =
       rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr);
   const int64_t num_params = (*model)->num_params();
+  {
+    // Packed here, on every core, rather than by the engine: the budget below counts them.
+    ThreadPool pack_pool(opt.threads);
+    (*model)->PackInferenceWeights(&pack_pool);
+  }
+  auto budget = rollout::MemoryBudgetFromFlags(flags);
+  if (!budget.ok()) return ReportStartupFailure(kProgram, budget.status());
+  auto plan = rollout::PlanKvCache({.config = (*model)->config(),
+                                    .weight_bytes = (*model)->WeightBytes(),
+                                    .staging_bytes = (*model)->WeightBytes(),
+                                    .budget_bytes = *budget,
+                                    .block_size = opt.block_size,
+                                    .max_tokens_per_step = opt.max_tokens_per_step,
+                                    .max_running = opt.max_running,
+                                    .requested_blocks = *kv_blocks});
+  if (!plan.ok()) return ReportStartupFailure(kProgram, plan.status());
+  opt.kv_blocks = plan->blocks;
+  FW_LOG(INFO) << plan->summary;
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
   auto metrics_server = metrics::MetricsServer::Start(metrics_listen);

@@ -80,10 +80,11 @@ absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateReques
     p.sampling.vocab_limit =
         std::min<int64_t>(tokenizer_->vocab_size(), engine_->config().vocab_size);
     const tokenizer::Tokenizer* tok = tokenizer_;
-    p.decode = [tok](const std::vector<int32_t>& ids) {
-      auto text = tok->Decode(ids);
-      return text.ok() ? *text : std::string();
+    p.token_bytes = [tok](int32_t id) {
+      auto bytes = tok->TokenBytes(id);
+      return bytes.ok() ? *bytes : std::string_view();
     };
+    p.strip_leading_space = tok->strips_leading_space();
   }
   return p;
 }
@@ -191,7 +192,9 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
  public:
   PushReactor(RolloutService* service, grpc::CallbackServerContext* context,
               v1::PushWeightsResponse* response)
-      : service_(service), response_(response), stager_(service->layout_) {
+      : service_(service),
+        response_(response),
+        stager_(service->layout_, service->engine_->TakeStagingBuffer()) {
     absl::Status auth = rpc::CheckBearer(*context, service->auth_token_);
     if (!auth.ok()) {
       Finish(rpc::ToGrpc(auth));
