@@ -3,6 +3,7 @@
 //   flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT [--threads N]
 //                    [--auth-token-file F] [--kv-blocks N] [--block-size N]
 //                    [--max-tokens-per-step N] [--max-running N]
+//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-rollout listening on HOST:PORT
@@ -28,6 +29,7 @@ constexpr char kUsage[] =
     "usage: flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT\n"
     "                        [--threads N] [--auth-token-file F] [--kv-blocks N] [--block-size N]\n"
     "                        [--max-tokens-per-step N] [--max-running N]\n"
+    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
     "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
@@ -37,7 +39,10 @@ constexpr char kUsage[] =
     "  --kv-blocks             KV cache blocks (default 4096)\n"
     "  --block-size            tokens per KV block (default 16)\n"
     "  --max-tokens-per-step   token budget of one engine step (default 2048)\n"
-    "  --max-running           sequences decoding at once (default 256)\n";
+    "  --max-running           sequences decoding at once (default 256)\n"
+    "  --tls-cert FILE         serve gRPC over TLS with this certificate (PEM), with --tls-key\n"
+    "  --tls-key FILE          its private key (PEM)\n"
+    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n";
 
 }  // namespace
 
@@ -105,9 +110,10 @@ int main(int argc, char** argv) {
       },
       defaults);
   // Weight pushes of large models arrive in chunks; bound a single message, not the stream.
-  auto server = rpc::StartServer(
-      kProgram, *flags.Get("listen"), {&service},
-      {.max_receive_message_bytes = 64 << 20, .max_send_message_bytes = 256 << 20});
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service},
+                                 {.max_receive_message_bytes = 64 << 20,
+                                  .max_send_message_bytes = 256 << 20,
+                                  .tls = setup->server_tls});
   if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
   AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
   FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads

@@ -38,10 +38,12 @@ void ApplyJobDefaults(v1::JobSpec* spec) {
   if (spec->prompts_per_step() == 0) spec->set_prompts_per_step(8);
   if (spec->micro_batch_size() == 0) spec->set_micro_batch_size(8);
   if (!spec->has_max_async_steps()) spec->set_max_async_steps(1);
+  if (spec->async_mode().empty()) spec->set_async_mode(kAsyncExact);
   if (spec->eval_interval() == 0) spec->set_eval_interval(10);
   if (spec->checkpoint_interval() == 0) spec->set_checkpoint_interval(10);
   if (spec->chat_template().empty()) spec->set_chat_template("auto");
   if (spec->request_timeout_seconds() == 0) spec->set_request_timeout_seconds(120);
+  if (spec->max_server_outage_seconds() == 0) spec->set_max_server_outage_seconds(300);
   v1::SamplingParams* s = spec->mutable_sampling();
   if (!s->has_temperature()) s->set_temperature(1.0f);
   if (!s->has_top_p()) s->set_top_p(1.0f);

@@ -61,10 +61,11 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
   }
   phase_seconds_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_step_phase_seconds")
-                        .Help("Wall time of the latest step by phase: on the learner wait (for "
-                              "the batch), update (forward/backward/optimizer) and push (weights); "
-                              "on the batch producer sample, reward and teacher (distillation), "
-                              "which overlap the learner's phases when the job is asynchronous")
+                        .Help(
+                            "Wall time of the latest step by phase: on the learner wait (for "
+                            "the batch), update (forward/backward/optimizer) and push (weights); "
+                            "on the batch producer sample, reward and teacher (distillation), "
+                            "which overlap the learner's phases when the job is asynchronous")
                         .Register(reg);
   eval_accuracy_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_eval_accuracy")
@@ -88,33 +89,51 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
                         .Register(reg);
 }
 
+std::string LearnerMetrics::TenantOf(const std::string& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tenants_.find(job);
+  return it == tenants_.end() ? std::string() : it->second;
+}
+
 void LearnerMetrics::RecordStep(const std::string& job, const std::string& algorithm,
                                 const v1::StepMetrics& m) {
+  const std::string tenant = TenantOf(job);
   for (size_t i = 0; i < step_gauges_.size(); ++i) {
-    step_gauges_[i]->Add({{"job_id", job}, {"algorithm", algorithm}}).Set(kStepGauges[i].get(m));
+    step_gauges_[i]
+        ->Add({{"job_id", job}, {"tenant", tenant}, {"algorithm", algorithm}})
+        .Set(kStepGauges[i].get(m));
   }
-  phase_seconds_->Add({{"job_id", job}, {"phase", "wait"}}).Set(m.wait_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "update"}}).Set(m.update_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "push"}}).Set(m.push_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "sample"}}).Set(m.sample_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "reward"}}).Set(m.reward_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "teacher"}}).Set(m.teacher_seconds());
-  steps_total_->Add({{"job_id", job}}).Increment();
-  tokens_total_->Add({{"job_id", job}}).Increment(static_cast<double>(m.completion_tokens()));
+  const std::pair<const char*, double> phases[] = {
+      {"wait", m.wait_seconds()},     {"update", m.update_seconds()},
+      {"push", m.push_seconds()},     {"sample", m.sample_seconds()},
+      {"reward", m.reward_seconds()}, {"teacher", m.teacher_seconds()}};
+  for (const auto& [phase, seconds] : phases) {
+    phase_seconds_->Add({{"job_id", job}, {"tenant", tenant}, {"phase", phase}}).Set(seconds);
+  }
+  steps_total_->Add({{"job_id", job}, {"tenant", tenant}}).Increment();
+  tokens_total_->Add({{"job_id", job}, {"tenant", tenant}})
+      .Increment(static_cast<double>(m.completion_tokens()));
 }
 
 void LearnerMetrics::RecordEval(const std::string& job, double accuracy) {
-  eval_accuracy_->Add({{"job_id", job}}).Set(accuracy);
+  eval_accuracy_->Add({{"job_id", job}, {"tenant", TenantOf(job)}}).Set(accuracy);
 }
 
 void LearnerMetrics::CountRetries(const std::string& job, const std::string& kind, int64_t n) {
-  if (n > 0) retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
+  if (n <= 0) return;
+  retries_total_->Add({{"job_id", job}, {"tenant", TenantOf(job)}, {"kind", kind}})
+      .Increment(static_cast<double>(n));
 }
 
-void LearnerMetrics::SetJobState(const std::string& job, v1::JobState state) {
+void LearnerMetrics::SetJobState(const v1::Job& job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tenants_[job.id()] = job.tenant();
+  }
   for (int s = v1::JOB_STATE_QUEUED; s <= v1::JOB_STATE_CANCELLED; ++s) {
     const std::string name = v1::JobState_Name(static_cast<v1::JobState>(s));
-    job_state_->Add({{"job_id", job}, {"state", name}}).Set(s == state ? 1.0 : 0.0);
+    job_state_->Add({{"job_id", job.id()}, {"tenant", job.tenant()}, {"state", name}})
+        .Set(s == job.state() ? 1.0 : 0.0);
   }
 }
 
