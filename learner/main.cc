@@ -47,7 +47,8 @@ constexpr char kUsage[] =
     "  --tls-key FILE        its private key (PEM)\n"
     "  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA\n"
     "  --tls-ca FILE         reach the rollout, reward and teacher servers over TLS, verifying\n"
-    "                        them with this CA (PEM)\n";
+    "                        them with this CA (PEM)\n"
+    "  --metrics-tls         serve /metrics over HTTPS with the --tls-cert certificate\n";
 
 }  // namespace
 
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
   if (!store.ok()) return ReportStartupFailure(kProgram, store.status());
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
-  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  auto metrics_server = rpc::StartMetrics(*setup);
   if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   learner::LearnerMetrics metrics(metrics_server->get());
   learner::JobEvents events;

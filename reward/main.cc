@@ -37,7 +37,8 @@ constexpr char kUsage[] =
     "                        the judge client's certificate when the judge requires mutual TLS\n"
     "  --tls-key FILE        its private key (PEM)\n"
     "  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA\n"
-    "  --tls-ca FILE         reach the judge over TLS, verifying it with this CA (PEM)\n";
+    "  --tls-ca FILE         reach the judge over TLS, verifying it with this CA (PEM)\n"
+    "  --metrics-tls         serve /metrics over HTTPS with the --tls-cert certificate\n";
 
 }  // namespace
 
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   }
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
-  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  auto metrics_server = rpc::StartMetrics(*setup);
   if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   reward::RewardMetrics metrics(metrics_server->get());
   std::unique_ptr<reward::RolloutJudge> judge;

@@ -3,7 +3,7 @@
 //   flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT [--threads N]
 //                    [--auth-token-file F] [--kv-blocks N] [--block-size N]
 //                    [--max-tokens-per-step N] [--max-running N]
-//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--metrics-tls]]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-rollout listening on HOST:PORT
@@ -29,7 +29,8 @@ constexpr char kUsage[] =
     "usage: flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT\n"
     "                        [--threads N] [--auth-token-file F] [--kv-blocks N] [--block-size N]\n"
     "                        [--max-tokens-per-step N] [--max-running N]\n"
-    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] "
+    "[--metrics-tls]]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
     "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
@@ -42,7 +43,8 @@ constexpr char kUsage[] =
     "  --max-running           sequences decoding at once (default 256)\n"
     "  --tls-cert FILE         serve gRPC over TLS with this certificate (PEM), with --tls-key\n"
     "  --tls-key FILE          its private key (PEM)\n"
-    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n";
+    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n"
+    "  --metrics-tls           serve /metrics over HTTPS with the same certificate\n";
 
 }  // namespace
 
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
   const int64_t num_params = (*model)->num_params();
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
-  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  auto metrics_server = rpc::StartMetrics(*setup);
   if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   rollout::RolloutMetrics metrics(metrics_server->get());
   opt.on_step = [m = &metrics](double s, const rollout::EngineStats&) { m->ObserveStep(s); };

@@ -73,12 +73,14 @@ std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** arg
   std::set<std::string> valued = spec.valued;
   valued.insert({"listen", "metrics-listen", "threads"});
   AddServerTlsFlags(&valued);
+  std::set<std::string> boolean = spec.boolean;
+  boolean.insert("metrics-tls");
   if (spec.tls_client) valued.insert("tls-ca");
   if (spec.auth_token_file) valued.insert("auth-token-file");
   std::vector<std::string> required = {"listen", "metrics-listen"};
   required.insert(required.end(), spec.required.begin(), spec.required.end());
   auto flags = Flags::ParseOrUsage(program, std::vector<std::string>(argv + 1, argv + argc), valued,
-                                   spec.boolean, required, spec.usage, exit_code);
+                                   boolean, required, spec.usage, exit_code);
   if (!flags) return std::nullopt;
   DaemonSetup setup{std::move(*flags), 1, "", {}, {}};
   auto fail = [&](const absl::Status& status) {
@@ -97,10 +99,20 @@ std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** arg
   auto server_tls = ServerTlsFromFlags(setup.flags);
   if (!server_tls.ok()) return fail(server_tls.status());
   setup.server_tls = std::move(*server_tls);
+  if (setup.flags.Has("metrics-tls") && !setup.server_tls.enabled()) {
+    return fail(absl::InvalidArgumentError("--metrics-tls needs --tls-cert and --tls-key"));
+  }
   auto client_tls = DaemonClientTls(setup.flags, setup.server_tls);
   if (!client_tls.ok()) return fail(client_tls.status());
   setup.client_tls = std::move(*client_tls);
   return setup;
+}
+
+absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(const DaemonSetup& setup) {
+  const std::string listen = *setup.flags.Get("metrics-listen");
+  if (!setup.flags.Has("metrics-tls")) return metrics::MetricsServer::Start(listen);
+  const metrics::MetricsTls tls{setup.server_tls.cert_chain, setup.server_tls.private_key};
+  return metrics::MetricsServer::Start(listen, &tls);
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(

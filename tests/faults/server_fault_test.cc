@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/learner_daemon/learner_cluster.h"
+#include "tests/util/time_scale.h"
 
 namespace flywheel::testing {
 namespace {
@@ -24,8 +25,8 @@ v1::JobSpec FaultSpec(const LearnerCluster& cluster, const std::string& name) {
   spec.set_async_mode("exact");
   spec.set_checkpoint_interval(3);
   spec.set_checkpoint_dir(cluster.dir() + "/" + name);
-  // A hung server's request is given up and moved after this long.
-  spec.set_request_timeout_seconds(2);
+  // A hung server's request is given up and moved after this long (a weight push too).
+  spec.set_request_timeout_seconds(2 * TimeScale());
   return spec;
 }
 
@@ -67,7 +68,7 @@ TEST(ServerFaultTest, HungRolloutServersRequestsTimeOutAndMoveToTheReplica) {
   Faulted f = RunWithFault(cluster, FaultSpec(cluster, "faulted"), 2, [&] { kill(hung, SIGSTOP); });
   kill(hung, SIGCONT);
   ASSERT_EQ(f.job.state(), v1::JOB_STATE_SUCCEEDED) << f.job.error();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(90));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(90) * TimeScale());
   EXPECT_TRUE(AnyContains(
       f.events, absl::StrCat("rollout server ", cluster.rollout(1)->address(), " failed")))
       << "no event about the hung server";
@@ -118,7 +119,7 @@ TEST(ServerFaultTest, JobFailsCleanlyWhenItsRewardServerStaysDown) {
   spec.set_max_server_outage_seconds(3);
   const auto t0 = std::chrono::steady_clock::now();
   Faulted f = RunWithFault(cluster, spec, 3, [&] { cluster.KillReward(0); });
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60) * TimeScale());
   ASSERT_EQ(f.job.state(), v1::JOB_STATE_FAILED);
   EXPECT_TRUE(absl::StrContains(f.job.error(), "every reward server has been down for 3 s"))
       << f.job.error();
