@@ -47,8 +47,7 @@ constexpr char kUsage[] =
     "  --tls-key FILE        its private key (PEM)\n"
     "  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA\n"
     "  --tls-ca FILE         reach the rollout, reward and teacher servers over TLS, verifying\n"
-    "                        them with this CA (PEM)\n"
-    "  --metrics-tls         serve /metrics over HTTPS with the --tls-cert certificate\n";
+    "                        them with this CA (PEM)\n";
 
 }  // namespace
 

@@ -3,7 +3,7 @@
 //   flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT [--threads N]
 //                    [--auth-token-file F] [--kv-blocks N] [--block-size N]
 //                    [--max-tokens-per-step N] [--max-running N]
-//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] [--metrics-tls]]
+//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-rollout listening on HOST:PORT
@@ -29,8 +29,7 @@ constexpr char kUsage[] =
     "usage: flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT\n"
     "                        [--threads N] [--auth-token-file F] [--kv-blocks N] [--block-size N]\n"
     "                        [--max-tokens-per-step N] [--max-running N]\n"
-    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE] "
-    "[--metrics-tls]]\n"
+    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
     "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
@@ -43,8 +42,7 @@ constexpr char kUsage[] =
     "  --max-running           sequences decoding at once (default 256)\n"
     "  --tls-cert FILE         serve gRPC over TLS with this certificate (PEM), with --tls-key\n"
     "  --tls-key FILE          its private key (PEM)\n"
-    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n"
-    "  --metrics-tls           serve /metrics over HTTPS with the same certificate\n";
+    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n";
 
 }  // namespace
 

@@ -6,62 +6,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <exception>
 #include <thread>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 
 namespace flywheel::metrics {
 
-namespace {
-
-// civetweb reads its certificate and key from one PEM file, at start-up only: a private temporary
-// file that is gone again once the server runs.
-class PemFile {
- public:
-  explicit PemFile(const MetricsTls& tls) {
-    char name[] = "/tmp/flywheel-metrics-tls-XXXXXX";
-    const int fd = mkstemp(name);  // mode 0600
-    if (fd < 0) return;
-    const std::string text = tls.private_key + "\n" + tls.cert_chain;
-    const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    close(fd);
-    path_ = name;
-    if (!ok) path_.clear();
-  }
-  ~PemFile() {
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
-                                                                    const MetricsTls* tls) {
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address) {
   std::unique_ptr<MetricsServer> s(new MetricsServer());
   s->registry_ = std::make_shared<prometheus::Registry>();
-  std::unique_ptr<PemFile> pem;
-  if (tls != nullptr) {
-    pem = std::make_unique<PemFile>(*tls);
-    if (pem->path().empty()) {
-      return absl::InternalError("cannot write the metrics server's TLS key to a temporary file");
-    }
-  }
   try {
-    // civetweb reports a bind failure by throwing; turn it into a Status. A port ending in 's'
-    // is served over TLS.
-    if (pem == nullptr) {
-      s->exposer_ = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/1);
-    } else {
-      s->exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-          "listening_ports", address + "s", "num_threads", "1", "ssl_certificate", pem->path()});
-    }
+    // civetweb reports a bind failure by throwing; turn it into a Status.
+    s->exposer_ = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/1);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));

@@ -15,18 +15,10 @@
 
 namespace flywheel::metrics {
 
-// HTTPS for /metrics: PEM text of the certificate (chain) and its private key.
-struct MetricsTls {
-  std::string cert_chain;
-  std::string private_key;
-};
-
 class MetricsServer {
  public:
-  // Binds `address` ("host:port"; port 0 picks a free one) and serves plain HTTP, or HTTPS when
-  // `tls` is given. Unavailable if it cannot bind (or load the certificate).
-  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address,
-                                                              const MetricsTls* tls = nullptr);
+  // Binds `address` ("host:port"; port 0 picks a free one). Unavailable if it cannot bind.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(const std::string& address);
 
   prometheus::Registry& registry() { return *registry_; }
   // Serves another collectable (kept alive by the caller's shared_ptr).

@@ -45,15 +45,15 @@ struct DaemonFlagSpec {
 // Blocks SIGTERM/SIGINT (before any thread starts), ignores SIGXFSZ (a write past a file-size
 // limit then fails with EFBIG and is reported, instead of killing the daemon) and parses argv;
 // --listen, --metrics-listen, --threads and the server TLS flags are always accepted and the first
-// two required, and --metrics-tls (HTTPS for /metrics, with the --tls-cert/--tls-key pair). Returns
+// two required (--metrics-tls is recognized only to refuse it with the reason). Returns
 // the setup when the daemon should run; otherwise sets *exit_code (0 after
 // --help, 2 for a usage error with the usage printed, 1 for a bad --threads or an unreadable
 // token or TLS file with the reason on stderr).
 std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** argv,
                                        const DaemonFlagSpec& spec, int* exit_code);
 
-// Starts the daemon's /metrics server on --metrics-listen: HTTPS with the --tls-cert/--tls-key
-// pair when --metrics-tls was given, plain HTTP otherwise. Errors as MetricsServer::Start.
+// Starts the daemon's /metrics server (plain HTTP) on --metrics-listen. Errors as
+// MetricsServer::Start.
 absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(const DaemonSetup& setup);
 
 struct ServerOptions {

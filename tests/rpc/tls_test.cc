@@ -109,28 +109,22 @@ TEST_F(TlsTest, CliTakesTlsFlags) {
   EXPECT_NE(out.find("--tls-cert and --tls-key must be given together"), std::string::npos) << out;
 }
 
-// /metrics stays plain HTTP unless --metrics-tls asks for HTTPS with the daemon's certificate.
-TEST_F(TlsTest, MetricsAreHttpsOnlyWhenAsked) {
+// /metrics stays plain HTTP on a daemon that serves gRPC over mutual TLS. HTTPS for it is refused
+// at start: Debian 12's civetweb crashes on HTTPS requests with OpenSSL 3 (see daemon_main.cc),
+// and a daemon must not start in a mode whose first scrape would kill it.
+TEST_F(TlsTest, MetricsStayPlainHttpAndMetricsTlsIsRefused) {
   auto plain = StartReward(/*mutual=*/true);
   ASSERT_NE(plain, nullptr);
-  EXPECT_TRUE(HttpGet(plain->metrics_address(), "/metrics").ok());
+  auto scraped = HttpGet(plain->metrics_address(), "/metrics");
+  ASSERT_TRUE(scraped.ok()) << scraped.status();
+  EXPECT_NE(scraped->find("# TYPE "), std::string::npos) << *scraped;
 
-  std::vector<std::string> argv = {
-      FLYWHEEL_REWARD_BIN, "--listen",  "127.0.0.1:0", "--metrics-listen",
-      "127.0.0.1:0",       "--threads", "1",           "--metrics-tls"};
-  for (const auto& f : pki_.ServerFlags(/*mutual=*/false)) argv.push_back(f);
-  auto https = DaemonProcess::Start(argv);
-  ASSERT_TRUE(https.ok()) << https.status();
-  EXPECT_FALSE(HttpGet((*https)->metrics_address(), "/metrics").ok());
-  // Python's TLS client, verifying the server against the test CA.
+  std::string cmd = absl::StrCat(
+      FLYWHEEL_REWARD_BIN, " --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --metrics-tls");
+  for (const auto& f : pki_.ServerFlags(/*mutual=*/false)) absl::StrAppend(&cmd, " ", f);
   std::string out;
-  const std::string fetch = absl::StrCat(
-      ReferencePython(),
-      " -c \"import ssl, urllib.request; ctx = ssl.create_default_context(cafile='", pki_.ca(),
-      "'); print(urllib.request.urlopen('https://", (*https)->metrics_address(),
-      "/metrics', context=ctx, timeout=10).read().decode())\"");
-  EXPECT_EQ(RunCommand(fetch, &out), 0) << out;
-  EXPECT_NE(out.find("# TYPE "), std::string::npos) << out;  // Prometheus text came back
+  EXPECT_EQ(RunCommand(cmd, &out), 1) << out;
+  EXPECT_NE(out.find("--metrics-tls is not available"), std::string::npos) << out;
 }
 
 TEST_F(TlsTest, DaemonRefusesToStartWithBadTlsFiles) {
@@ -144,7 +138,6 @@ TEST_F(TlsTest, DaemonRefusesToStartWithBadTlsFiles) {
       {{"--tls-cert", pki_.server_key(), "--tls-key", pki_.server_key()},
        "holds no PEM CERTIFICATE block"},
       {{"--tls-client-ca", pki_.ca()}, "--tls-client-ca needs --tls-cert and --tls-key"},
-      {{"--metrics-tls"}, "--metrics-tls needs --tls-cert and --tls-key"},
   };
   for (const Case& c : cases) {
     std::string cmd =
