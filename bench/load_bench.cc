@@ -41,6 +41,7 @@ double Since(Clock::time_point t0) {
 struct GenerateLoad {
   int64_t requests = 0, tokens = 0, errors = 0;
   double seconds = 0, p50 = 0, p99 = 0;
+  std::string first_error;  // what the first failed request said
 };
 
 // `clients` threads, each sending Generate requests back to back for `seconds`.
@@ -48,6 +49,7 @@ GenerateLoad RunGenerate(const std::string& address, int clients, double seconds
   auto channel = rpc::MakeChannel(address);
   std::mutex mu;
   std::vector<double> latencies;
+  std::string first_error;
   std::atomic<int64_t> tokens{0}, errors{0};
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
@@ -59,6 +61,7 @@ GenerateLoad RunGenerate(const std::string& address, int clients, double seconds
         v1::GenerateRequest req;
         for (int k = 0; k < 16; ++k)
           req.add_prompt_ids(static_cast<int32_t>((c * 131 + i * 17 + k * 7) % 250));
+        req.set_n(1);
         req.mutable_sampling()->set_max_tokens(32);
         req.mutable_sampling()->set_temperature(1.0f);
         req.mutable_sampling()->set_ignore_eos(true);
@@ -69,7 +72,10 @@ GenerateLoad RunGenerate(const std::string& address, int clients, double seconds
         const auto r0 = Clock::now();
         const grpc::Status st = stub->Generate(&ctx, req, &resp);
         if (!st.ok()) {
-          errors.fetch_add(1);
+          if (errors.fetch_add(1) == 0) {
+            std::lock_guard<std::mutex> lock(mu);
+            first_error = absl::StrCat(st.error_code(), ": ", st.error_message());
+          }
           continue;
         }
         mine.push_back(Since(r0));
@@ -85,6 +91,7 @@ GenerateLoad RunGenerate(const std::string& address, int clients, double seconds
   out.requests = static_cast<int64_t>(latencies.size());
   out.tokens = tokens.load();
   out.errors = errors.load();
+  out.first_error = first_error;
   if (!latencies.empty()) {
     std::sort(latencies.begin(), latencies.end());
     out.p50 = latencies[latencies.size() / 2];
@@ -187,6 +194,10 @@ std::vector<BenchResult> RunLoadBench(const BenchContext& ctx) {
                  many.seconds, static_cast<long long>(many.requests),
                  static_cast<long long>(many.tokens), static_cast<long long>(many.errors),
                  many.p50 * 1e3, many.p99 * 1e3);
+    for (const GenerateLoad* g : {&one, &many}) {
+      if (g->errors > 0)
+        std::fprintf(stderr, "load bench: first error: %s\n", g->first_error.c_str());
+    }
     out.push_back(MakeResult("generate_64_clients_tokens", many.tokens / many.seconds, "tok/s",
                              "1_client", one.tokens / one.seconds));
     out.push_back(MakeResult("generate_64_clients_requests", many.requests / many.seconds, "req/s",
