@@ -84,7 +84,11 @@ v1::JobSpec Opd(const DemoJobInputs& in, bool quick) {
 }
 
 // On-policy self-distillation: the task's reward (weight 1) plus the reverse KL to the policy
-// that sees the gold answer (kl_coef).
+// that sees the gold answer (kl_coef). Tuning runs from the mixed SFT (13% held-out, 98.5% with
+// the answer in context), 64 prompts x 16 samples at a constant 4e-4: kl_coef 1 collapses after
+// ~100 steps (22.5% at 80, then falling); kl_coef 0.1 reaches 23% at 200 steps with the self KL
+// falling 2.52 -> 0.39 nats, where GRPO alone reaches 29.5% on the same start — on this task the
+// privileged self adds no signal that the reward does not already give.
 v1::JobSpec Opsd(const DemoJobInputs& in, bool quick) {
   v1::JobSpec opsd = Grpo(in, quick, quick ? 40 : 300);
   opsd.set_name("demo-opsd");
@@ -93,7 +97,7 @@ v1::JobSpec Opsd(const DemoJobInputs& in, bool quick) {
   opsd.set_checkpoint_dir(absl::StrCat(in.checkpoints, "/opsd"));
   auto* d = opsd.mutable_distill();
   d->set_teacher("self");
-  d->set_kl_coef(1.0);
+  d->set_kl_coef(0.1);
   d->set_reward_weight(1.0);
   d->set_privileged_template(kDemoPrivilegedTemplate);
   return opsd;

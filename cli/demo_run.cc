@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/arith_files.h"
+#include "cli/task_files.h"
 #include "cli/demo_stages.h"
 #include "cli/learner_client.h"
 #include "cli/local_cluster.h"

@@ -87,6 +87,11 @@ std::string ProgressLine(const v1::Job& job, const v1::StepMetrics& last, double
       if (job.spec().algorithm() == "opd") {
         absl::StrAppend(&line, absl::StrFormat(" teacher-kl %.3f", last.teacher_kl()));
       }
+      if (job.spec().algorithm() == "selfplay") {
+        absl::StrAppend(&line,
+                        absl::StrFormat(" solved %.0f%% valid %.0f%%", 100 * last.targets_solved(),
+                                        100 * last.conjecture_valid_rate()));
+      }
     }
   }
   if (last.has_eval_accuracy()) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace flywheel::reward {
@@ -16,6 +17,14 @@ struct Node {
 };
 
 int Precedence(char op) { return op == '+' || op == '-' ? 1 : 2; }
+
+// A character as an error message quotes it: itself when printable ASCII, else "\xNN" (a
+// single byte of a multi-byte character would make the reason invalid UTF-8, which protobuf
+// refuses to carry in a string field).
+std::string Printable(char c) {
+  if (absl::ascii_isprint(static_cast<unsigned char>(c))) return std::string(1, c);
+  return absl::StrCat("\\x", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+}
 
 class Parser {
  public:
@@ -36,7 +45,7 @@ class Parser {
       const bool known =
           IsOperator(c) || c == '(' || c == ')' || std::isdigit(static_cast<unsigned char>(c));
       SetError(known ? ArithError::kSyntax : ArithError::kOperator,
-               absl::StrCat("unexpected '", std::string(1, c), "' at ", pos_));
+               absl::StrCat("unexpected '", Printable(c), "' at ", pos_));
     }
     if (error_ == ArithError::kOk && ops_ > limits_.max_ops) {
       SetError(ArithError::kTooLong, absl::StrCat(ops_, " operators, at most ", limits_.max_ops));
@@ -90,7 +99,7 @@ class Parser {
     const char op = s_[pos_++];
     if (!Allowed(op)) {
       SetError(ArithError::kOperator,
-               absl::StrCat("operator '", std::string(1, op), "' is not in \"", limits_.ops, "\""));
+               absl::StrCat("operator '", Printable(op), "' is not in \"", limits_.ops, "\""));
       return nullptr;
     }
     ++ops_;
@@ -126,12 +135,12 @@ class Parser {
     if (std::isdigit(static_cast<unsigned char>(c))) return Number();
     if (IsOperator(c)) {
       SetError(c == '-' || c == '+' ? ArithError::kLiteral : ArithError::kSyntax,
-               absl::StrCat("'", std::string(1, c), "' where a number is expected (no signs)"));
+               absl::StrCat("'", Printable(c), "' where a number is expected (no signs)"));
     } else if (c == ')') {
       SetError(ArithError::kSyntax, "unbalanced parenthesis");
     } else {
       SetError(ArithError::kOperator,
-               absl::StrCat("character '", std::string(1, c), "' is not in the task's language"));
+               absl::StrCat("character '", Printable(c), "' is not in the task's language"));
     }
     return nullptr;
   }

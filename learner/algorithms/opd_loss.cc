@@ -116,13 +116,21 @@ absl::StatusOr<OpdResult> OpdLoss(const std::vector<DistillGroup>& groups,
   const double n = static_cast<double>(std::max<int64_t>(num_tokens, 1));
   double rkl_sum = 0;
   int64_t clipped = 0;
-  for (const DistillGroup& group : groups) {
-    double mean_reward = 0;
-    for (const DistillInput& c : group) mean_reward += c.reward;
-    mean_reward /= static_cast<double>(group.size());
-    for (const DistillInput& c : group) {
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const DistillGroup& group = groups[g];
+    std::vector<double> rewards;
+    for (const DistillInput& c : group) rewards.push_back(c.reward);
+    AdvantageOptions norm;
+    norm.normalize_by_std = options.reward_std_norm;
+    absl::StatusOr<std::vector<double>> env_adv = GroupAdvantages(rewards, norm);
+    if (!env_adv.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("OpdLoss: group ", g, ": ", env_adv.status().message()));
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      const DistillInput& c = group[i];
       std::vector<double> adv = KlAdvantages(c, options);
-      const double env = options.reward_weight * (c.reward - mean_reward);
+      const double env = options.reward_weight * (*env_adv)[i];
       std::vector<float>& dlogp = result.dlogp.emplace_back(c.logp.size(), 0.0f);
       for (size_t t = 0; t < c.logp.size(); ++t) {
         if (c.mask[t] == 0) continue;

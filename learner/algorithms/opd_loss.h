@@ -7,7 +7,8 @@
 //   rkl_t = logp_old_t - logp_teacher_t                 (one-sample reverse KL, from the sampler)
 //   a_t   = -kl_coef * rkl_t
 //   A_t   = sum_{k >= t} kl_discount^(k - t) a_k          (k over valid tokens; discount 0: a_t)
-//         + reward_weight * (R_i - mean_j R_j)          (group-centred environment reward)
+//         + reward_weight * (R_i - mean_j R_j)          (group-centred environment reward; with
+//                                                        reward_std_norm, / (std_j R_j + 1e-6))
 //   ratio = exp(clamp(logp - logp_old, -20, 20))
 //   importance_sampling:  L_t = -A_t * ratio                                   (Tinker's loss)
 //   ppo:                  L_t = max(-A_t ratio, -A_t clamp(ratio, 1 - eps_low, 1 + eps_high))
@@ -29,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "learner/algorithms/advantages.h"
 
 namespace flywheel::learner {
 
@@ -44,6 +46,9 @@ struct OpdOptions {
   double kl_coef = 1.0;        // >= 0 (Tinker's kl_penalty_coef)
   double kl_discount = 0.0;    // in [0, 1] (Tinker's kl_discount_factor); 0: each token alone
   double reward_weight = 0.0;  // >= 0; 0: pure distillation
+  // Divide the centred reward by the group's std (GRPO's advantage) instead of centring only
+  // (Tinker's). Groups need >= 2 completions then.
+  bool reward_std_norm = false;
   DistillLoss loss = DistillLoss::kImportanceSampling;
   double clip_eps_low = 0.2;  // PPO only, as GrpoOptions
   double clip_eps_high = 0.2;

@@ -82,6 +82,16 @@ absl::StatusOr<DatasetRow> ParseRow(
         "missing \"privileged\" (distill.teacher \"self\" scores with it in context)");
   }
 
+  if (row.contains("problem")) {
+    if (!row["problem"].is_string() || row["problem"].get<std::string>().empty()) {
+      return absl::InvalidArgumentError("\"problem\" must be a non-empty string");
+    }
+    out.problem = row["problem"].get<std::string>();
+  } else if (needs.problem) {
+    return absl::InvalidArgumentError(
+        "missing \"problem\" (self-play writes conjectures for it; see flywheel gen-task expr)");
+  }
+
   if (row.contains("task") && !row["task"].is_null()) {
     json task = row["task"];
     if (task.is_object() && !task.contains("gold") && row.contains("answer")) {

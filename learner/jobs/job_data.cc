@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "common/base/mix.h"
 #include "learner/jobs/job_spec.h"
 
@@ -22,30 +23,32 @@ absl::StatusOr<std::unique_ptr<JobData>> JobData::Load(const std::string& path,
   const auto eos = tokenizer.eos_id();
   for (auto& r : rows) {
     JobRow jr;
+    if (!options.prompt_template.empty() && !r.problem.empty()) {
+      r.prompt = absl::StrReplaceAll(options.prompt_template, {{"{problem}", r.problem}});
+    }
     auto prompt = tokenizer.Encode(r.prompt);
     if (!prompt.ok() || prompt->empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", r.line, ": prompt does not tokenize",
-                                                     prompt.ok() ? " (empty)" : ": ",
-                                                     prompt.ok() ? "" : prompt.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ":", r.line, ": prompt does not tokenize", prompt.ok() ? " (empty)" : ": ",
+          prompt.ok() ? "" : prompt.status().message()));
     }
     jr.prompt_ids = std::move(*prompt);
     if (!r.answer.empty()) {
       auto target = tokenizer.EncodeOrdinary(r.answer);
       if (!target.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ":", r.line, ": answer does not tokenize: ", target.status().message()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":", r.line, ": answer does not tokenize: ", target.status().message()));
       }
       jr.target_ids = std::move(*target);
       if (eos) jr.target_ids.push_back(*eos);
     }
     if (!r.privileged.empty() && !options.privileged_template.empty()) {
-      auto teacher = tokenizer.Encode(
-          PrivilegedPrompt(options.privileged_template, r.privileged, r.prompt));
+      auto teacher =
+          tokenizer.Encode(PrivilegedPrompt(options.privileged_template, r.privileged, r.prompt));
       if (!teacher.ok() || teacher->empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, ":", r.line, ": the privileged prompt does not tokenize",
-                         teacher.ok() ? " (empty)" : ": ",
-                         teacher.ok() ? "" : teacher.status().message()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":", r.line, ": the privileged prompt does not tokenize",
+            teacher.ok() ? " (empty)" : ": ", teacher.ok() ? "" : teacher.status().message()));
       }
       jr.teacher_prompt_ids = std::move(*teacher);
     }

@@ -34,6 +34,9 @@ struct JobDataOptions {
   uint64_t seed = 0;  // of the data order
   // distill.privileged_template, for rows with privileged text; "" builds no teacher prompts.
   std::string privileged_template;
+  // When set, a row with a "problem" is prompted with this template ("{problem}" replaced)
+  // instead of its "prompt" (self-play's solver template).
+  std::string prompt_template;
 };
 
 class JobData {

@@ -69,7 +69,11 @@ void JobRunner::Run() {
   Update([](v1::Job* j) { j->set_state(v1::JOB_STATE_RUNNING); },
          resumed_ ? "resuming after a learner restart" : "started");
   absl::Status st = Setup();
-  if (st.ok()) st = IsRlAlgorithm(spec_.algorithm()) ? RunRl() : RunSft();
+  if (st.ok()) {
+    st = IsRlAlgorithm(spec_.algorithm()) ? RunRl()
+         : spec_.algorithm() == kSelfPlay ? RunSelfPlay()
+                                          : RunSft();
+  }
   if (cancelled_.load()) {
     Update([](v1::Job* j) { j->set_state(v1::JOB_STATE_CANCELLED); }, "cancelled");
   } else if (aborted()) {
@@ -100,9 +104,14 @@ absl::Status JobRunner::Setup() {
   ASSIGN_OR_RETURN(tokenizer_, tokenizer::Tokenizer::FromFile(spec_.policy_model_dir()));
   const bool rl = IsRlAlgorithm(spec_.algorithm());
   const bool opd = spec_.algorithm() == kOpd;
+  const bool selfplay = spec_.algorithm() == kSelfPlay;
   JobDataOptions data;
-  data.needs.task = spec_.algorithm() == kGrpo || (opd && spec_.distill().reward_weight() > 0);
-  data.needs.answer = !rl;
+  data.needs.task =
+      spec_.algorithm() == kGrpo || selfplay || (opd && spec_.distill().reward_weight() > 0);
+  data.needs.answer = spec_.algorithm() == kSft;
+  data.needs.problem = selfplay;
+  // Self-play states every problem in its solver template, the held-out targets too.
+  if (selfplay) data.prompt_template = spec_.selfplay().solver_template();
   data.needs.privileged = opd && SelfTeacher(spec_);
   data.needs.chat_template = spec_.chat_template();
   data.needs.model_dir = spec_.policy_model_dir();
@@ -114,6 +123,8 @@ absl::Status JobRunner::Setup() {
     eval.needs.task = true;
     eval.needs.chat_template = spec_.chat_template();
     eval.needs.model_dir = spec_.policy_model_dir();
+    eval.needs.problem = selfplay;
+    eval.prompt_template = data.prompt_template;
     eval.seed = spec_.seed();
     ASSIGN_OR_RETURN(eval_data_, JobData::Load(spec_.eval_dataset(), eval, *tokenizer_));
   }
@@ -165,6 +176,8 @@ absl::Status JobRunner::Setup() {
     restored_policies_ = std::move(ckpt->earlier_policies);
     // A corrupt newer checkpoint is the user's to know about: the run repeats its steps.
     for (const std::string& why : ckpt->skipped) Event(absl::StrCat(why, "; skipped"));
+    solved_ =
+        std::set<int64_t>(ckpt->state.solved_targets.begin(), ckpt->state.solved_targets.end());
     Event(absl::StrCat("resuming from ", ckpt->dir, " at step ", step_));
   } else {
     step_ = 0;
@@ -226,6 +239,7 @@ absl::Status JobRunner::Checkpoint(int64_t step, int64_t data_cursor, bool last)
   state.seed = spec_.seed();
   state.eval_accuracy = eval_accuracy_;
   state.initial_eval_accuracy = initial_eval_accuracy_;
+  state.solved_targets.assign(solved_.begin(), solved_.end());
   const model::Transformer& p = trainer_->policy();
   const bool exact = spec_.async_mode() == kAsyncExact && snapshots_ != nullptr;
   auto dir = WriteCheckpoint(checkpoint_root_, p.config(), p.params(), trainer_->adam_m(),

@@ -1,6 +1,7 @@
 // One training job from start to finish on its own thread: load (or resume from the latest
 // checkpoint), push the policy to the rollout servers, run the algorithm's steps (rl_loop.cc for
-// GRPO and distillation, sft_loop.cc for SFT), evaluate and checkpoint on schedule, and report
+// GRPO and distillation, selfplay_loop.cc for self-play, sft_loop.cc for SFT), evaluate and
+// checkpoint on schedule, and report
 // every change of the job through the JobBoard (record, database, gauges, watchers).
 //
 // RL jobs are asynchronous with bounded staleness: a producer thread (BatchProducer) samples and
@@ -20,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -65,8 +67,9 @@ class JobRunner {
  private:
   void Run();
   absl::Status Setup();
-  absl::Status RunRl();   // rl_loop.cc
-  absl::Status RunSft();  // sft_loop.cc
+  absl::Status RunRl();        // rl_loop.cc
+  absl::Status RunSft();       // sft_loop.cc
+  absl::Status RunSelfPlay();  // selfplay_loop.cc
 
   // Pushes the current policy as the version of `step` to every rollout server; seconds taken.
   absl::StatusOr<double> PushPolicy(int64_t step);
@@ -119,6 +122,7 @@ class JobRunner {
   int64_t retries_seen_ = 0;  // StepMetrics::retries already counted in Prometheus
   int64_t version_base_ = 0;  // server weight version of step s is version_base_ + s
   std::optional<double> eval_accuracy_, initial_eval_accuracy_;
+  std::set<int64_t> solved_;  // self-play: dataset lines of the targets solved so far
 };
 
 }  // namespace flywheel::learner

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/base/status_macros.h"
+#include "learner/tasks/expr_task.h"
 
 namespace flywheel::learner {
 
@@ -37,7 +39,26 @@ void ApplyJobDefaults(v1::JobSpec* spec) {
   if (o->lr_schedule().empty()) o->set_lr_schedule("constant");
   if (spec->prompts_per_step() == 0) spec->set_prompts_per_step(8);
   if (spec->micro_batch_size() == 0) spec->set_micro_batch_size(8);
-  if (!spec->has_max_async_steps()) spec->set_max_async_steps(1);
+  // Self-play's rounds are on-policy: the gate, the solver and the update take turns.
+  if (!spec->has_max_async_steps())
+    spec->set_max_async_steps(spec->algorithm() == kSelfPlay ? 0 : 1);
+  v1::SelfPlaySpec* sp = spec->mutable_selfplay();
+  if (sp->attempts() == 0) sp->set_attempts(8);
+  if (sp->conjectures_per_target() == 0) sp->set_conjectures_per_target(1);
+  if (sp->solver_loss().empty()) sp->set_solver_loss("reinforce_half");
+  if (!sp->has_max_solve_rate()) sp->set_max_solve_rate(0.5);
+  if (!sp->has_too_easy_percentile()) sp->set_too_easy_percentile(0.7);
+  if (!sp->has_length_penalty_start()) sp->set_length_penalty_start(0.8);
+  if (sp->guide().empty()) sp->set_guide("none");
+  if (sp->solver_template().empty()) sp->set_solver_template(kDefaultSolverTemplate);
+  if (sp->conjecture_template().empty()) sp->set_conjecture_template(kDefaultConjectureTemplate);
+  if (sp->conjecture_ops().empty()) sp->set_conjecture_ops("+-*");
+  if (sp->conjecture_max_digits() == 0) sp->set_conjecture_max_digits(3);
+  if (sp->conjecture_max_ops() == 0) sp->set_conjecture_max_ops(4);
+  if (sp->conjecture_max_chars() == 0) sp->set_conjecture_max_chars(48);
+  if (sp->conjecture_max_value() == 0) sp->set_conjecture_max_value(1000000);
+  if (!sp->has_conjecturer_weight()) sp->set_conjecturer_weight(1.0);
+  if (sp->collapse_window() == 0) sp->set_collapse_window(5);
   if (spec->async_mode().empty()) spec->set_async_mode(kAsyncExact);
   if (spec->eval_interval() == 0) spec->set_eval_interval(10);
   if (spec->checkpoint_interval() == 0) spec->set_checkpoint_interval(10);
@@ -99,10 +120,45 @@ absl::StatusOr<OpdOptions> ToOpdOptions(const v1::JobSpec& spec) {
   o.kl_coef = d.kl_coef();
   o.kl_discount = d.kl_discount();
   o.reward_weight = d.reward_weight();
+  o.reward_std_norm = d.reward_std_norm();
   ASSIGN_OR_RETURN(o.loss, ParseDistillLoss(d.loss()));
   o.clip_eps_low = spec.grpo().clip_eps_low();
   o.clip_eps_high = spec.grpo().clip_eps_high();
   return o;
+}
+
+absl::StatusOr<SelfPlayConfig> ToSelfPlayConfig(const v1::JobSpec& spec) {
+  const v1::SelfPlaySpec& s = spec.selfplay();
+  SelfPlayConfig c;
+  c.attempts = s.attempts();
+  c.conjectures_per_target = s.conjectures_per_target();
+  if (s.solver_loss() != "reinforce_half" && s.solver_loss() != "grpo") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "solver_loss must be \"reinforce_half\" or \"grpo\", got \"", s.solver_loss(), "\""));
+  }
+  c.solver_grpo = s.solver_loss() == "grpo";
+  c.rewards.max_solve_rate = s.max_solve_rate();
+  c.rewards.too_easy_percentile = s.too_easy_percentile();
+  c.rewards.length_penalty_start = s.length_penalty_start();
+  c.conjecturer_weight = s.conjecturer_weight();
+  if (s.guide() != "none" && s.guide() != "rubric") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("guide must be \"none\" or \"rubric\", got \"", s.guide(), "\""));
+  }
+  if (s.guide() == "rubric") c.guide_rubric_json = s.guide_rubric_json();
+  c.solver_template = s.solver_template();
+  c.conjecture_template = s.conjecture_template();
+  c.gate_ops = s.conjecture_ops();
+  c.gate_max_digits = s.conjecture_max_digits();
+  c.gate_max_ops = s.conjecture_max_ops();
+  c.gate_max_chars = s.conjecture_max_chars();
+  c.gate_max_value = s.conjecture_max_value();
+  c.min_valid_rate = s.min_valid_rate();
+  c.min_distinct_fraction = s.min_distinct_fraction();
+  c.min_entropy = s.min_entropy();
+  c.collapse_window = s.collapse_window();
+  c.stop_on_collapse = s.stop_on_collapse();
+  return c;
 }
 
 std::string PrivilegedPrompt(const std::string& privileged_template, const std::string& privileged,

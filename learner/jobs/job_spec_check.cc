@@ -183,6 +183,58 @@ void CheckName(const std::string& section, std::string* name, const char* fallba
   }
 }
 
+void CheckSelfPlay(const v1::JobSpec& spec, Problems* p) {
+  const v1::SelfPlaySpec& s = spec.selfplay();
+  if (auto config = ToSelfPlayConfig(spec); !config.ok()) {
+    p->push_back(absl::StrCat("selfplay.", config.status().message()));
+  }
+  if (s.attempts() < 2) {
+    p->push_back(absl::StrCat("selfplay.attempts must be >= 2 (a solve rate needs attempts), got ",
+                              s.attempts()));
+  }
+  if (s.conjectures_per_target() < 1) {
+    p->push_back(absl::StrCat("selfplay.conjectures_per_target must be >= 1, got ",
+                              s.conjectures_per_target()));
+  }
+  SelfPlayRewardOptions r;
+  r.max_solve_rate = s.max_solve_rate();
+  r.too_easy_percentile = s.too_easy_percentile();
+  r.length_penalty_start = s.length_penalty_start();
+  for (const auto& [name, value] : {std::pair{"max_solve_rate", r.max_solve_rate},
+                                    std::pair{"too_easy_percentile", r.too_easy_percentile},
+                                    std::pair{"length_penalty_start", r.length_penalty_start}}) {
+    if (!(value > 0 && value <= 1)) {
+      p->push_back(absl::StrCat("selfplay.", name, " must be in (0, 1], got ", value));
+    }
+  }
+  if (s.solver_template().find("{problem}") == std::string::npos) {
+    p->push_back("selfplay.solver_template must contain {problem}");
+  }
+  if (s.conjecture_template().find("{target}") == std::string::npos) {
+    p->push_back("selfplay.conjecture_template must contain {target}");
+  }
+  if (s.guide() == "rubric") {
+    auto rubric = nlohmann::json::parse(s.guide_rubric_json(), nullptr, false);
+    if (rubric.is_discarded() || !rubric.is_array() || rubric.empty()) {
+      p->push_back("selfplay.guide_rubric_json must be a non-empty JSON list of rubric criteria");
+    }
+  }
+  if (spec.max_async_steps() != 0) {
+    p->push_back(
+        absl::StrCat("max_async_steps must be 0 for selfplay (its rounds are on-policy), "
+                     "got ",
+                     spec.max_async_steps()));
+  }
+  if (s.conjecture_ops().empty() ||
+      s.conjecture_ops().find_first_not_of("+-*/") != std::string::npos) {
+    p->push_back("selfplay.conjecture_ops must be a non-empty subset of \"+-*/\"");
+  }
+  if (!(s.conjecture_max_digits() >= 1 && s.conjecture_max_digits() <= 18)) {
+    p->push_back("selfplay.conjecture_max_digits must be in 1..18");
+  }
+  if (s.collapse_window() < 1) p->push_back("selfplay.collapse_window must be >= 1");
+}
+
 void CheckAlgorithmOptions(v1::JobSpec spec, Problems* p) {
   if (spec.algorithm() == kGrpo && spec.grpo().group_size() < 2) {
     p->push_back(absl::StrCat(
@@ -220,10 +272,15 @@ void CheckAlgorithmOptions(v1::JobSpec spec, Problems* p) {
     if (d->teacher() == "self" && !d->teacher_servers().empty()) {
       p->push_back("distill.teacher_servers is set but distill.teacher is \"self\"");
     }
+    if (d->reward_std_norm() && spec.grpo().group_size() < 2) {
+      p->push_back(
+          "distill.reward_std_norm needs grpo.group_size >= 2 (a std of one is undefined)");
+    }
     if (d->privileged_template().find("{prompt}") == std::string::npos) {
       p->push_back("distill.privileged_template must contain {prompt}");
     }
   }
+  if (spec.algorithm() == kSelfPlay) CheckSelfPlay(spec, p);
   v1::OptimizerSpec* o = spec.mutable_optimizer();
   CheckName(
       "optimizer.", o->mutable_lr_schedule(), "constant",
@@ -289,12 +346,15 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
   ApplyJobDefaults(&spec);
   Problems problems;
 
-  const bool rl = IsRlAlgorithm(spec.algorithm());
+  const bool selfplay = spec.algorithm() == kSelfPlay;
+  // Algorithms that sample from rollout servers.
+  const bool rl = IsRlAlgorithm(spec.algorithm()) || selfplay;
   const bool sft = spec.algorithm() == kSft;
   const bool opd = spec.algorithm() == kOpd;
   if (!rl && !sft) {
-    problems.push_back(absl::StrCat("algorithm must be \"grpo\", \"opd\" or \"sft\", got \"",
-                                    spec.algorithm(), "\""));
+    problems.push_back(
+        absl::StrCat("algorithm must be \"grpo\", \"opd\", \"selfplay\" or \"sft\", got \"",
+                     spec.algorithm(), "\""));
   }
 
   // Models.
@@ -323,7 +383,7 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
     if (!chat.ok()) problems.push_back(absl::StrCat("chat_template: ", chat.status().message()));
   }
   const bool needs_rewards =
-      spec.algorithm() == kGrpo || (opd && spec.distill().reward_weight() > 0);
+      spec.algorithm() == kGrpo || selfplay || (opd && spec.distill().reward_weight() > 0);
   std::set<std::string> verifiers;
   if (spec.dataset().empty()) {
     problems.push_back("dataset is required");
@@ -332,6 +392,7 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
     needs.task = needs_rewards;
     needs.answer = sft;
     needs.privileged = opd && SelfTeacher(spec);
+    needs.problem = selfplay;
     needs.chat_template = spec.chat_template();
     needs.model_dir = spec.policy_model_dir();
     CollectVerifiers(LoadDataset(spec.dataset(), needs, &problems), &verifiers);
@@ -339,9 +400,15 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
   if (!spec.eval_dataset().empty()) {
     DatasetNeeds needs;
     needs.task = true;
+    needs.problem = selfplay;
     needs.chat_template = spec.chat_template();
     needs.model_dir = spec.policy_model_dir();
     CollectVerifiers(LoadDataset(spec.eval_dataset(), needs, &problems), &verifiers);
+  }
+  if (selfplay) {
+    // Self-play's gate and solver scoring run on the reward servers too.
+    verifiers.insert("conjecture");
+    if (spec.selfplay().guide() == "rubric") verifiers.insert("rubric");
   }
 
   // Hyper-parameters.

@@ -1,5 +1,8 @@
 #include "learner/jobs/learner_metrics.h"
 
+#include <string>
+#include <utility>
+
 namespace flywheel::learner {
 namespace {
 
@@ -83,6 +86,29 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
                        .Name("flywheel_learner_trained_tokens_total")
                        .Help("Completion (GRPO) or target (SFT) tokens trained on")
                        .Register(reg);
+  selfplay_ = &prometheus::BuildGauge()
+                   .Name("flywheel_learner_selfplay")
+                   .Help(
+                       "Self-play's latest round by `what`: targets_solved (the fraction of the "
+                       "dataset's targets solved at least once), conjectures written, "
+                       "conjecture_valid_rate (passed the gate), "
+                       "conjecture_distinct_fraction, solver_trained and conjecturer_trained "
+                       "(sequences trained on by role)")
+                   .Register(reg);
+  rejections_ = &prometheus::BuildGauge()
+                     .Name("flywheel_learner_conjecture_rejections")
+                     .Help("Conjectures the gate rejected in the latest round, by reason")
+                     .Register(reg);
+  solve_histogram_ = &prometheus::BuildGauge()
+                          .Name("flywheel_learner_conjecture_solve_count")
+                          .Help(
+                              "Valid conjectures of the latest round solved `solved` times out "
+                              "of the job's attempts")
+                          .Register(reg);
+  collapse_ = &prometheus::BuildGauge()
+                   .Name("flywheel_learner_selfplay_collapse")
+                   .Help("1 while the self-play collapse monitor reports a collapse")
+                   .Register(reg);
   retries_total_ = &prometheus::BuildCounter()
                         .Name("flywheel_learner_request_retries_total")
                         .Help("Requests retried on another replica after a server failed")
@@ -113,6 +139,31 @@ void LearnerMetrics::RecordStep(const std::string& job, const std::string& algor
   steps_total_->Add({{"job_id", job}, {"tenant", tenant}}).Increment();
   tokens_total_->Add({{"job_id", job}, {"tenant", tenant}})
       .Increment(static_cast<double>(m.completion_tokens()));
+}
+
+void LearnerMetrics::RecordSelfPlay(const std::string& job, const v1::StepMetrics& m) {
+  const std::pair<const char*, double> values[] = {
+      {"targets_solved", m.targets_solved()},
+      {"conjectures", static_cast<double>(m.conjectures())},
+      {"conjecture_valid_rate", m.conjecture_valid_rate()},
+      {"conjecture_distinct_fraction", m.conjecture_distinct_fraction()},
+      {"solver_trained", static_cast<double>(m.solver_trained())},
+      {"conjecturer_trained", static_cast<double>(m.conjecturer_trained())},
+  };
+  const std::string tenant = TenantOf(job);
+  for (const auto& [what, value] : values)
+    selfplay_->Add({{"job_id", job}, {"tenant", tenant}, {"what", what}}).Set(value);
+  for (const auto& [reason, count] : m.conjecture_rejections()) {
+    rejections_->Add({{"job_id", job}, {"tenant", tenant}, {"reason", reason}}).Set(count);
+  }
+  for (int j = 0; j < m.conjecture_solve_histogram_size(); ++j) {
+    solve_histogram_->Add({{"job_id", job}, {"tenant", tenant}, {"solved", std::to_string(j)}})
+        .Set(m.conjecture_solve_histogram(j));
+  }
+}
+
+void LearnerMetrics::SetSelfPlayCollapse(const std::string& job, bool collapsed) {
+  collapse_->Add({{"job_id", job}, {"tenant", TenantOf(job)}}).Set(collapsed ? 1.0 : 0.0);
 }
 
 void LearnerMetrics::RecordEval(const std::string& job, double accuracy) {

@@ -29,6 +29,11 @@ class LearnerMetrics {
   void CountRetries(const std::string& job, const std::string& kind, int64_t n);
   // Sets the state gauges of `job` and remembers its tenant for the job's other series.
   void SetJobState(const v1::Job& job);
+  // Self-play's round numbers: targets solved (cumulative), the gate's pass rate and rejections
+  // by reason, distinct conjectures, the solve-count histogram, trained sequences by role.
+  void RecordSelfPlay(const std::string& job, const v1::StepMetrics& m);
+  // 1 while the collapse monitor reports a collapse, else 0.
+  void SetSelfPlayCollapse(const std::string& job, bool collapsed);
 
  private:
   // The tenant label of job `job` ("" until SetJobState has seen it).
@@ -44,6 +49,10 @@ class LearnerMetrics {
   prometheus::Family<prometheus::Counter>* steps_total_;
   prometheus::Family<prometheus::Counter>* tokens_total_;
   prometheus::Family<prometheus::Counter>* retries_total_;
+  prometheus::Family<prometheus::Gauge>* selfplay_;         // label "what"
+  prometheus::Family<prometheus::Gauge>* rejections_;       // label "reason"
+  prometheus::Family<prometheus::Gauge>* solve_histogram_;  // label "solved"
+  prometheus::Family<prometheus::Gauge>* collapse_;
 };
 
 }  // namespace flywheel::learner

@@ -38,12 +38,13 @@ RewardPool::RewardPool(const std::vector<std::string>& addresses, const rpc::Cli
 }
 
 absl::StatusOr<std::vector<v1::RewardResult>> RewardPool::ScoreAll(
-    const std::vector<v1::RewardItem>& items, const std::atomic<bool>* cancel) {
+    const std::vector<v1::RewardItem>& items, const std::atomic<bool>* cancel, bool one_request) {
   const int64_t n = static_cast<int64_t>(items.size());
-  const int64_t requests = (n + kItemsPerRequest - 1) / kItemsPerRequest;
+  const int64_t per_request = one_request ? std::max<int64_t>(n, 1) : kItemsPerRequest;
+  const int64_t requests = (n + per_request - 1) / per_request;
   std::vector<v1::RewardResult> results(items.size());
   std::vector<v1::ScoreRewardsRequest> reqs(requests);
-  for (int64_t i = 0; i < n; ++i) *reqs[i / kItemsPerRequest].add_items() = items[i];
+  for (int64_t i = 0; i < n; ++i) *reqs[i / per_request].add_items() = items[i];
   absl::Status st = replicas_.RunAll(
       requests, kMaxInflightPerServer,
       [&](int server, int64_t task, std::function<void(const grpc::Status&)> done) {
@@ -52,7 +53,8 @@ absl::StatusOr<std::vector<v1::RewardResult>> RewardPool::ScoreAll(
         auto resp = std::make_shared<v1::ScoreRewardsResponse>();
         stubs_[server]->async()->Score(
             ctx.get(), &reqs[task], resp.get(),
-            [ctx, resp, task, &reqs, &results, done = std::move(done)](grpc::Status s) {
+            [ctx, resp, task, per_request, &reqs, &results,
+             done = std::move(done)](grpc::Status s) {
               if (s.ok() && resp->results_size() != reqs[task].items_size()) {
                 s = grpc::Status(grpc::StatusCode::INTERNAL,
                                  absl::StrCat("reward server answered ", resp->results_size(),
@@ -60,7 +62,7 @@ absl::StatusOr<std::vector<v1::RewardResult>> RewardPool::ScoreAll(
               }
               if (s.ok()) {
                 for (int i = 0; i < resp->results_size(); ++i) {
-                  results[task * kItemsPerRequest + i] = std::move(*resp->mutable_results(i));
+                  results[task * per_request + i] = std::move(*resp->mutable_results(i));
                 }
               }
               done(s);

@@ -25,9 +25,12 @@ class RewardPool {
              double timeout_seconds, double max_outage_seconds, ReplicaSet::EventFn on_event);
 
   // One result per item, in order. An item the service could not score comes back with its
-  // `error` set (that is the item's outcome, not a failure of the call).
+  // `error` set (that is the item's outcome, not a failure of the call). Items go out in requests
+  // of 128, or all in one request with one_request (a batch the service must see whole, such as
+  // the conjecture gate's duplicate check).
   absl::StatusOr<std::vector<v1::RewardResult>> ScoreAll(const std::vector<v1::RewardItem>& items,
-                                                         const std::atomic<bool>* cancel);
+                                                         const std::atomic<bool>* cancel,
+                                                         bool one_request = false);
 
   int64_t retries() const { return replicas_.retries(); }
 

@@ -12,29 +12,13 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "learner/tasks/jsonl_file.h"
+#include "learner/tasks/seeded_random.h"
 
 namespace flywheel::learner {
 namespace {
 
 constexpr char kAllOps[] = "+-*";
-
-// Uniform in [0, n), n > 0, by rejection on raw 64-bit engine output: the same on every standard
-// library, unlike std::uniform_int_distribution.
-uint64_t UniformBelow(std::mt19937_64& rng, uint64_t n) {
-  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-  // 2^64 mod n values at the top would make low results more likely; redraw those.
-  const uint64_t excess = (kMax % n + 1) % n;
-  for (;;) {
-    const uint64_t x = rng();
-    if (x <= kMax - excess) return x % n;
-  }
-}
-
-uint64_t Pow10(int d) {
-  uint64_t p = 1;
-  for (int i = 0; i < d; ++i) p *= 10;
-  return p;
-}
 
 // The operators in canonical order "+-*", so "*+" and "+*" generate the same rows.
 absl::StatusOr<std::string> CanonicalOps(const ArithTaskOptions& options) {
@@ -71,15 +55,6 @@ ArithRow MakeRow(int64_t a, char op, int64_t b) {
   row.prompt = absl::StrCat(a, std::string(1, op), b, "=");
   row.answer = absl::StrCat(row.value);
   return row;
-}
-
-// One operand: a length uniform in 1..digits, then a value of exactly that length (0 counts as a
-// one-digit number).
-int64_t LadderOperand(std::mt19937_64& rng, int digits) {
-  const int len = 1 + static_cast<int>(UniformBelow(rng, static_cast<uint64_t>(digits)));
-  const uint64_t lo = len == 1 ? 0 : Pow10(len - 1);
-  const uint64_t hi = Pow10(len);
-  return static_cast<int64_t>(lo + UniformBelow(rng, hi - lo));
 }
 
 // The index-th question of the whole space, ops in canonical order, each op's pairs row-major.
@@ -198,25 +173,10 @@ std::string ArithRowJson(const ArithRow& row) {
 }
 
 absl::Status WriteArithJsonl(const std::string& path, const std::vector<ArithRow>& rows) {
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  }
-  bool ok = true;
-  for (const ArithRow& row : rows) {
-    std::string line = ArithRowJson(row);
-    line.push_back('\n');
-    ok = ok && std::fwrite(line.data(), 1, line.size(), f) == line.size();
-  }
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    return absl::InternalError(absl::StrCat("writing ", path, " failed: ", std::strerror(err)));
-  }
-  return absl::OkStatus();
+  std::vector<std::string> lines;
+  lines.reserve(rows.size());
+  for (const ArithRow& row : rows) lines.push_back(ArithRowJson(row));
+  return WriteLinesAtomic(path, lines);
 }
 
 }  // namespace flywheel::learner

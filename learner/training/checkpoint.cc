@@ -73,6 +73,7 @@ std::string StateJson(const TrainerState& s) {
                       {"seed", s.seed}};
   if (s.eval_accuracy) j["eval_accuracy"] = *s.eval_accuracy;
   if (s.initial_eval_accuracy) j["initial_eval_accuracy"] = *s.initial_eval_accuracy;
+  if (!s.solved_targets.empty()) j["solved_targets"] = s.solved_targets;
   return j.dump(2) + "\n";
 }
 
@@ -90,6 +91,17 @@ absl::StatusOr<TrainerState> ParseState(const std::string& text, const std::stri
   if (j.contains("eval_accuracy")) s.eval_accuracy = j["eval_accuracy"].get<double>();
   if (j.contains("initial_eval_accuracy")) {
     s.initial_eval_accuracy = j["initial_eval_accuracy"].get<double>();
+  }
+  if (j.contains("solved_targets")) {
+    if (!j["solved_targets"].is_array()) {
+      return absl::DataLossError(absl::StrCat(where, ": solved_targets is not a list"));
+    }
+    for (const auto& line : j["solved_targets"]) {
+      if (!line.is_number_integer()) {
+        return absl::DataLossError(absl::StrCat(where, ": solved_targets holds a non-integer"));
+      }
+      s.solved_targets.push_back(line.get<int64_t>());
+    }
   }
   return s;
 }

@@ -4,7 +4,8 @@
 //                                                       by flywheel-rollout --model)
 //                     tokenizer.json (+ tokenizer_config.json)   copied from the initial policy
 //                     optimizer.safetensors             AdamW moments "adam.m", "adam.v"
-//                     trainer_state.json                step, data cursor, seed, evals
+//                     trainer_state.json                step, data cursor, seed, evals,
+//                                                       self-play's solved targets
 //                     async_policies.safetensors        exact asynchronous jobs: the policies of
 //                                                       the last steps ("policy.step-000019"),
 //                                                       which sample the batches still ahead
@@ -40,6 +41,8 @@ struct TrainerState {
   uint64_t seed = 0;
   std::optional<double> eval_accuracy;
   std::optional<double> initial_eval_accuracy;
+  // Self-play: the dataset lines of the targets solved at least once so far, ascending.
+  std::vector<int64_t> solved_targets;
 };
 
 struct CheckpointContents {

@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "cli/arith_files.h"
+#include "cli/task_files.h"
 #include "cli/demo_recipe.h"
 #include "cli/job_spec_file.h"
 #include "cli/model_init.h"
@@ -590,7 +590,10 @@ TEST_F(UpTest, DemoQuickRecipes) {
   const auto [self_first, self_last] =
       Thirds(CsvColumn(dir_.File("demo/reward_curve_opsd.csv"), "teacher_kl"));
   EXPECT_GT(self_first, 0.0);
-  EXPECT_LT(self_last, 0.8 * self_first) << "self KL " << self_first << " -> " << self_last;
+  // The per-step self KL scatters by ~0.13 nats around its trend, so a third's mean by ~0.04 and
+  // the difference of two by ~0.05; tuning runs fall by 0.21-0.25 over these 40 steps (2.52 ->
+  // 2.27-2.31). A fall of 0.1 (two spreads) is learning, not noise.
+  EXPECT_LT(self_last, self_first - 0.1) << "self KL " << self_first << " -> " << self_last;
 }
 
 }  // namespace

@@ -169,6 +169,7 @@ nlohmann::json ToJson(const Batch& batch, const OpdOptions& o) {
            {{"kl_coef", o.kl_coef},
             {"kl_discount", o.kl_discount},
             {"reward_weight", o.reward_weight},
+            {"reward_std_norm", o.reward_std_norm},
             {"loss", o.loss == DistillLoss::kPpo ? "ppo" : "importance_sampling"},
             {"clip_eps_low", o.clip_eps_low},
             {"clip_eps_high", o.clip_eps_high}}},
@@ -199,6 +200,17 @@ std::vector<Case> ReferenceCases() {
         cases.push_back(std::move(c));
       }
     }
+  }
+  // GRPO-normalised reward (OPSD as GRPO plus the KL to the privileged self).
+  for (DistillLoss loss : {DistillLoss::kImportanceSampling, DistillLoss::kPpo}) {
+    Case c;
+    c.name = std::string(loss == DistillLoss::kPpo ? "ppo" : "is") + " reward std-normalised";
+    c.options.loss = loss;
+    c.options.kl_coef = 0.1;
+    c.options.reward_weight = 1.0;
+    c.options.reward_std_norm = true;
+    c.batch = RandomBatch(seed++);
+    cases.push_back(std::move(c));
   }
   // An all-masked completion, a log-ratio past the clamp (no gradient) and a group of one.
   Case edge;

@@ -24,6 +24,12 @@ def run_case(case):
     for group in case["groups"]:
         rewards = torch.tensor([c["reward"] for c in group], dtype=DT)
         centred = rewards - rewards.mean()
+        if opt.get("reward_std_norm", False):
+            # GRPO's advantage: the unbiased std plus 1e-6; an all-equal group gets exact zeros.
+            if len(set(c["reward"] for c in group)) == 1:
+                centred = torch.zeros_like(rewards)
+            else:
+                centred = centred / (torch.std(rewards) + 1e-6)
         for i, c in enumerate(group):
             comps.append(c)
             env.append(float(centred[i]))

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "common/tokenizer/utf8.h"
 #include "gtest/gtest.h"
 
 namespace flywheel::reward {
@@ -128,6 +129,8 @@ TEST(ConjectureTest, RandomBytesGetAKnownReason) {
       EXPECT_FALSE(v.answer.empty()) << s;
     } else {
       EXPECT_TRUE(reasons.count(v.reason.substr(0, v.reason.find(':')))) << s << " -> " << v.reason;
+      // The reason travels in a protobuf string: it must be UTF-8 whatever bytes came in.
+      EXPECT_TRUE(tokenizer::ValidateUtf8(v.reason).ok()) << v.reason;
     }
   }
 }
