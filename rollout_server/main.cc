@@ -3,6 +3,7 @@
 //   flywheel-rollout --model DIR --listen HOST:PORT --metrics-listen HOST:PORT [--threads N]
 //                    [--auth-token-file F] [--memory-fraction F | --memory-budget SIZE]
 //                    [--kv-blocks N] [--block-size N] [--max-tokens-per-step N] [--max-running N]
+//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-rollout listening on HOST:PORT
@@ -30,6 +31,7 @@ constexpr char kUsage[] =
     "                        [--threads N] [--auth-token-file F]\n"
     "                        [--memory-fraction F | --memory-budget SIZE] [--kv-blocks N]\n"
     "                        [--block-size N] [--max-tokens-per-step N] [--max-running N]\n"
+    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
     "                          optionally tokenizer.json, generation_config.json)\n"
     "  --listen                gRPC address; port 0 picks a free port (printed on stdout)\n"
@@ -43,7 +45,10 @@ constexpr char kUsage[] =
     "                          what --max-running sequences of the full context can use)\n"
     "  --block-size            tokens per KV block (default 16)\n"
     "  --max-tokens-per-step   token budget of one engine step (default 2048)\n"
-    "  --max-running           sequences decoding at once (default 256)\n";
+    "  --max-running           sequences decoding at once (default 256)\n"
+    "  --tls-cert FILE         serve gRPC over TLS with this certificate (PEM), with --tls-key\n"
+    "  --tls-key FILE          its private key (PEM)\n"
+    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n";
 
 }  // namespace
 
@@ -112,7 +117,7 @@ int main(int argc, char** argv) {
   FW_LOG(INFO) << plan->summary;
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
-  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  auto metrics_server = rpc::StartMetrics(*setup);
   if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   rollout::RolloutMetrics metrics(metrics_server->get());
   opt.on_step = [m = &metrics](double s, const rollout::EngineStats&) { m->ObserveStep(s); };
@@ -129,9 +134,10 @@ int main(int argc, char** argv) {
       },
       defaults);
   // Weight pushes of large models arrive in chunks; bound a single message, not the stream.
-  auto server = rpc::StartServer(
-      kProgram, *flags.Get("listen"), {&service},
-      {.max_receive_message_bytes = 64 << 20, .max_send_message_bytes = 256 << 20});
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service},
+                                 {.max_receive_message_bytes = 64 << 20,
+                                  .max_send_message_bytes = 256 << 20,
+                                  .tls = setup->server_tls});
   if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
   AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
   FW_LOG(INFO) << "serving " << dir << " (" << num_params << " parameters, " << opt.threads

@@ -1,5 +1,7 @@
 #include "learner/servers/replica_set.h"
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <limits>
@@ -10,14 +12,13 @@
 
 namespace flywheel::learner {
 
-ReplicaSet::ReplicaSet(std::vector<std::string> addresses, std::string kind,
-                       double recover_after_seconds, EventFn on_event)
+ReplicaSet::ReplicaSet(std::vector<std::string> addresses, Options options, EventFn on_event)
     : addresses_(std::move(addresses)),
-      kind_(std::move(kind)),
-      recover_after_seconds_(recover_after_seconds),
+      options_(std::move(options)),
       on_event_(std::move(on_event)),
       down_until_(addresses_.size()),
       down_(addresses_.size(), false),
+      failures_(addresses_.size(), 0),
       inflight_(addresses_.size(), 0) {}
 
 bool ReplicaSet::Transient(const grpc::Status& status) {
@@ -50,14 +51,17 @@ void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
     std::lock_guard<std::mutex> lock(mu_);
     was_up = HealthyLocked(server);
     down_[server] = true;
-    down_until_[server] =
-        recover_after_seconds_ < 0
-            ? Clock::time_point::max()
-            : Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(recover_after_seconds_));
+    const int failures = failures_[server]++;
+    const double backoff =
+        std::min(options_.recover_after_seconds * std::pow(2.0, std::min(failures, 30)),
+                 std::max(options_.max_recover_seconds, options_.recover_after_seconds));
+    down_until_[server] = options_.recover_after_seconds < 0
+                              ? Clock::time_point::max()
+                              : Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                   std::chrono::duration<double>(backoff));
   }
   if (was_up && on_event_) {
-    on_event_(absl::StrCat(kind_, " ", addresses_[server], " failed (",
+    on_event_(absl::StrCat(options_.kind, " ", addresses_[server], " failed (",
                            rpc::FromGrpc(why).ToString(), "); using the others"));
   }
 }
@@ -68,8 +72,11 @@ void ReplicaSet::MarkUp(int server) {
     std::lock_guard<std::mutex> lock(mu_);
     was_down = down_[server];
     down_[server] = false;
+    failures_[server] = 0;
   }
-  if (was_down && on_event_) on_event_(absl::StrCat(kind_, " ", addresses_[server], " is back"));
+  if (was_down && on_event_) {
+    on_event_(absl::StrCat(options_.kind, " ", addresses_[server], " is back"));
+  }
 }
 
 absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& start,
@@ -88,6 +95,8 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
   run->attempts.assign(n, 0);
   // A task that fails this often on transient errors gives up: every replica was tried twice.
   const int max_attempts = std::max(3, 2 * size());
+  // When every server went down (max(): some server is healthy); for max_outage_seconds.
+  Clock::time_point outage_since = Clock::time_point::max();
 
   std::unique_lock<std::mutex> lock(run->mu);
   while (true) {
@@ -129,10 +138,15 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
           std::lock_guard<std::mutex> servers(mu_);
           --inflight_[best];
         }
+        // A success ends a server's backoff ("is back" after an outage). Not for servers that
+        // stay down until MarkUp: a call begun before one missed a push proves nothing.
+        if (status.ok() && options_.recover_after_seconds >= 0) MarkUp(best);
         const bool transient = !status.ok() && Transient(status);
         if (transient) MarkDown(best, status);
         std::lock_guard<std::mutex> l(run->mu);
         --run->running;
+        // Refused before it ran (nothing listening): not an attempt of the task.
+        if (status.error_code() == grpc::StatusCode::UNAVAILABLE) --run->attempts[task];
         if (status.ok()) {
           ++run->finished;
         } else if (transient && run->attempts[task] < max_attempts) {
@@ -141,18 +155,30 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
         } else if (run->error.ok()) {
           absl::Status s = rpc::FromGrpc(status);
           run->error = absl::Status(
-              s.code(), absl::StrCat(kind_, " ", addresses_[best], ": ", s.message()));
+              s.code(), absl::StrCat(options_.kind, " ", addresses_[best], ": ", s.message()));
         }
         run->cv.notify_all();
       });
       lock.lock();
     }
+    if (any_healthy) outage_since = Clock::time_point::max();
     if (!run->pending.empty() && !any_healthy && run->running == 0) {
-      if (next_recovery == Clock::time_point::max()) {
-        run->error = absl::UnavailableError(absl::StrCat("every ", kind_, " has failed"));
+      const auto now = Clock::now();
+      if (outage_since == Clock::time_point::max()) outage_since = now;
+      const auto give_up =
+          outage_since + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(options_.max_outage_seconds));
+      if (next_recovery == Clock::time_point::max() || now >= give_up) {
+        run->error = absl::UnavailableError(
+            next_recovery == Clock::time_point::max()
+                ? absl::StrCat("every ", options_.kind, " has failed")
+                : absl::StrCat("every ", options_.kind, " has been down for ",
+                               options_.max_outage_seconds, " s; giving up"));
         continue;
       }
-      run->cv.wait_until(lock, next_recovery);
+      // Wake for the next recovery, the give-up time, or a cancellation check.
+      run->cv.wait_until(lock,
+                         std::min({next_recovery, give_up, now + std::chrono::milliseconds(100)}));
       continue;
     }
     // Woken by a finished call; the timeout re-checks cancellation.

@@ -5,6 +5,13 @@
 // a retry, never a lost or duplicated result. Each task's result is written by its own call's
 // callback, and a task is finished exactly once: by its first successful call.
 //
+// A server marked down is tried again after a backoff that doubles with each consecutive failure
+// (recover_after_seconds, 2x, 4x, ... up to max_recover_seconds). When every server is down the
+// calls wait for the next one to come back, for at most max_outage_seconds in a row; then RunAll
+// fails cleanly. A call refused with UNAVAILABLE (nothing listening) never ran, so it does not
+// count towards a task's attempts; the other transient failures do (a request that breaks every
+// server must not be retried forever).
+//
 // Thread safety: all methods are thread-safe; RunAll may run concurrently with itself and with
 // MarkUp / MarkDown from other threads.
 #pragma once
@@ -31,10 +38,16 @@ class ReplicaSet {
   using StartFn =
       std::function<void(int server, int64_t task, std::function<void(const grpc::Status&)> done)>;
 
-  // kind names the servers in messages ("rollout server"). A server marked down stays down for
-  // recover_after_seconds (negative: until MarkUp).
-  ReplicaSet(std::vector<std::string> addresses, std::string kind, double recover_after_seconds,
-             EventFn on_event);
+  struct Options {
+    std::string kind = "server";  // names the servers in messages ("rollout server")
+    // Backoff of a server marked down (see above); negative: it stays down until MarkUp.
+    double recover_after_seconds = -1;
+    double max_recover_seconds = 10;
+    // How long RunAll waits in a row while every server is down before failing.
+    double max_outage_seconds = 300;
+  };
+
+  ReplicaSet(std::vector<std::string> addresses, Options options, EventFn on_event);
 
   int size() const { return static_cast<int>(addresses_.size()); }
   const std::string& address(int server) const { return addresses_[server]; }
@@ -45,8 +58,10 @@ class ReplicaSet {
   int64_t retries() const { return retries_.load(); }
 
   // Runs tasks 0..n-1 and returns when each has succeeded once. At most max_inflight calls per
-  // server at a time. Errors: the first non-transient call failure (tasks still in flight are
-  // waited for); Unavailable once no healthy server is left; Cancelled when *cancel turns true.
+  // server at a time. Errors: the first non-transient call failure, or a task's last failure once
+  // it has used its attempts (tasks still in flight are waited for); Unavailable when no server
+  // is left to come back, or every server has been down for max_outage_seconds; Cancelled when
+  // *cancel turns true.
   absl::Status RunAll(int64_t n, int max_inflight, const StartFn& start,
                       const std::atomic<bool>* cancel);
 
@@ -58,12 +73,12 @@ class ReplicaSet {
   bool HealthyLocked(int server) const;
 
   const std::vector<std::string> addresses_;
-  const std::string kind_;
-  const double recover_after_seconds_;
+  const Options options_;
   const EventFn on_event_;
   mutable std::mutex mu_;
   std::vector<Clock::time_point> down_until_;  // Clock::time_point::max(): until MarkUp.
   std::vector<bool> down_;
+  std::vector<int> failures_;  // consecutive failures, for the backoff
   std::vector<int> inflight_;
   std::atomic<int64_t> retries_{0};
 };

@@ -25,12 +25,17 @@ constexpr int64_t kScoreItemsPerRequest = 32;
 }  // namespace
 
 RolloutPool::RolloutPool(const std::vector<std::string>& addresses, std::string bearer_token,
-                         double timeout_seconds, ReplicaSet::EventFn on_event, std::string kind,
-                         double recover_after_seconds)
-    : replicas_(addresses, std::move(kind), recover_after_seconds, std::move(on_event)),
+                         const rpc::ClientTls& tls, double timeout_seconds,
+                         ReplicaSet::EventFn on_event, ReplicaSet::Options replicas)
+    : replicas_(addresses, std::move(replicas), std::move(on_event)),
       token_(std::move(bearer_token)),
+      tls_(tls),
       timeout_seconds_(timeout_seconds) {
-  for (const auto& a : addresses) stubs_.push_back(v1::RolloutService::NewStub(rpc::MakeChannel(a)));
+  rpc::ChannelOptions options;
+  options.tls = tls;
+  for (const auto& a : addresses) {
+    stubs_.push_back(v1::RolloutService::NewStub(rpc::MakeChannel(a, options)));
+  }
 }
 
 absl::StatusOr<std::vector<v1::GenerateResponse>> RolloutPool::GenerateAll(
@@ -105,15 +110,14 @@ absl::StatusOr<PushResult> RolloutPool::PushAll(const model::ParameterLayout& la
     if (status[s].code() == absl::StatusCode::kUnauthenticated ||
         status[s].code() == absl::StatusCode::kInvalidArgument) {
       // Not a dead server: a configuration error every later push would repeat.
-      return absl::Status(status[s].code(),
-                          absl::StrCat("weight push to ", replicas_.address(s), " rejected: ",
-                                       status[s].message()));
+      return absl::Status(status[s].code(), absl::StrCat("weight push to ", replicas_.address(s),
+                                                         " rejected: ", status[s].message()));
     }
     if (replicas_.healthy(s)) replicas_.MarkDown(s, rpc::ToGrpc(status[s]));
   }
   if (result.servers_updated == 0) {
-    return absl::UnavailableError(absl::StrCat("no rollout server took weights version ",
-                                               version, ": ", errors));
+    return absl::UnavailableError(
+        absl::StrCat("no rollout server took weights version ", version, ": ", errors));
   }
   return result;
 }
@@ -121,7 +125,8 @@ absl::StatusOr<PushResult> RolloutPool::PushAll(const model::ParameterLayout& la
 int64_t RolloutPool::MaxServerVersion() {
   int64_t best = -1;
   for (int s = 0; s < size(); ++s) {
-    auto info = rpc::ProbeRollout(replicas_.address(s), std::min(timeout_seconds_, 10.0));
+    auto info = rpc::ProbeRollout(replicas_.address(s), std::min(timeout_seconds_, 10.0),
+                                  /*bearer_token=*/"", tls_);
     if (info.ok()) best = std::max(best, info->version());
   }
   return best;

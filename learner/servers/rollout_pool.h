@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/model/parameters.h"
+#include "common/rpc/tls.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
 #include "learner/servers/replica_set.h"
 
@@ -32,12 +33,13 @@ struct PushResult {
 
 class RolloutPool {
  public:
-  // bearer_token authorises PushWeights ("" when the servers run without a token). kind names the
-  // servers in messages; a server marked down stays down for recover_after_seconds (negative:
-  // until a push to it succeeds).
+  // bearer_token authorises PushWeights ("" when the servers run without a token); tls secures
+  // the channels (plaintext when not enabled). `replicas` names the servers in messages and says
+  // how a failed one is retried; the default (a policy server) stays down until a push to it
+  // succeeds.
   RolloutPool(const std::vector<std::string>& addresses, std::string bearer_token,
-              double timeout_seconds, ReplicaSet::EventFn on_event,
-              std::string kind = "rollout server", double recover_after_seconds = -1);
+              const rpc::ClientTls& tls, double timeout_seconds, ReplicaSet::EventFn on_event,
+              ReplicaSet::Options replicas = {.kind = "rollout server"});
 
   // Samples every request, in order. Each request runs whole on one server; a server that fails
   // is skipped and its requests run again elsewhere with the same seeds.
@@ -48,7 +50,6 @@ class RolloutPool {
   // that fails is marked down; Unavailable only when no server took the push.
   absl::StatusOr<PushResult> PushAll(const model::ParameterLayout& layout, const float* params,
                                      int64_t version);
-
 
   // The largest weight version any server reports (GetInfo); -1 when none answers. The learner
   // numbers its pushes above it so versions never repeat on a server.
@@ -70,6 +71,7 @@ class RolloutPool {
   ReplicaSet replicas_;
   std::vector<std::unique_ptr<v1::RolloutService::Stub>> stubs_;
   const std::string token_;
+  const rpc::ClientTls tls_;
   const double timeout_seconds_;
 };
 

@@ -175,6 +175,7 @@ TEST(JobSpecFileTest, BadSpecsNameTheFieldAndLine) {
       {"name: [unclosed\n", cli::SpecFormat::kYaml, {"job.yaml:", "not valid YAML"}},
       {"steps: 99999999999\n", cli::SpecFormat::kYaml, {"job.yaml: not a valid job spec"}},
       {"", cli::SpecFormat::kYaml, {"empty job spec"}},
+      {"name: \"a\x8c\"\n", cli::SpecFormat::kYaml, {"job.yaml: not UTF-8 text"}},
       {R"({"name": "x", "smapling": {}})",
        cli::SpecFormat::kJson,
        {"job.yaml: not a valid job spec", "smapling"}},
