@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/bench_report.h"
+#include "bench/blas_core.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::bench {
@@ -64,6 +65,8 @@ BenchResult MakeResult(std::string name, double value, std::string unit, std::st
 
 int main(int argc, char** argv) {
   using namespace flywheel::bench;
+  // Before anything else: OpenBLAS (linked, so already loaded) reads its core type at load time.
+  ReexecWithBestOpenBlasCore(argv);
   BenchContext ctx;
   ctx.source_dir = FLYWHEEL_SOURCE_DIR;
   bool json = false;
@@ -92,6 +95,7 @@ int main(int argc, char** argv) {
   if (suites.empty()) {
     for (const auto& [name, suite] : Registry()) suites.push_back(name);
   }
+  std::fprintf(stderr, "flywheel-bench: %s\n", DescribeOpenBlasCore().c_str());
   std::vector<BenchResult> all;
   for (const auto& name : suites) {
     auto it = Registry().find(name);

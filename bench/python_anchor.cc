@@ -7,7 +7,8 @@
 
 namespace flywheel::bench {
 
-double PythonAnchor(const std::string& command, const std::string& key) {
+double PythonAnchor(const std::string& command, const std::string& key, std::string* blas_core) {
+  if (blas_core != nullptr) *blas_core = "unknown";
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) {
     std::fprintf(stderr, "bench: cannot run %s\n", command.c_str());
@@ -26,6 +27,9 @@ double PythonAnchor(const std::string& command, const std::string& key) {
     std::fprintf(stderr, "bench: anchor failed (exit %d): %s\n%s\n", status, command.c_str(),
                  out.c_str());
     return 0;
+  }
+  if (blas_core != nullptr && j.contains("blas_core") && j["blas_core"].is_string()) {
+    *blas_core = j["blas_core"].get<std::string>();
   }
   return j[key].get<double>();
 }

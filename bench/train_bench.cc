@@ -55,9 +55,10 @@ std::vector<BenchResult> RunTrainBench(const BenchContext& ctx) {
   const std::string cmd =
       absl::StrCat(ctx.python, " ", ctx.source_dir, "/bench/train_torch.py --threads ", ctx.threads,
                    " --steps ", ctx.quick ? 1 : 5);
-  const double torch = PythonAnchor(cmd, "tokens_per_s");
+  std::string core;
+  const double torch = PythonAnchor(cmd, "tokens_per_s", &core);
   return {MakeResult(absl::StrCat("train_4M_b16x128_", (*tf)->num_params() / 1000, "k_params"),
-                     ours, "tokens/s", "pytorch_eager", torch)};
+                     ours, "tokens/s", "pytorch_eager_" + core, torch)};
 }
 
 }  // namespace

@@ -11,6 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from blas_info import openblas_core
+
 
 class RMSNorm(nn.Module):
     def __init__(self, dim, eps):
@@ -115,7 +117,8 @@ def main():
         step()
         best = min(best, time.perf_counter() - t0)
     n_params = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"tokens_per_s": a.batch * a.seq / best, "params": n_params}))
+    print(json.dumps({"tokens_per_s": a.batch * a.seq / best, "params": n_params,
+                      "blas_core": openblas_core()}))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// flywheel cancel ID [--learner ADDR] [--token-file F]
+// flywheel cancel ID [--learner ADDR] [--token-file F] [--tls-ca F [--tls-cert F --tls-key F]]
 // Asks the learner to cancel a job and prints the state it reports back.
 #include <cstdio>
 
@@ -9,31 +9,31 @@
 namespace flywheel::cli {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: flywheel cancel ID [--learner HOST:PORT] [--token-file F]\n"
-    "  ID            the job to cancel\n"
-    "  --learner     the learner (default $FLYWHEEL_LEARNER, else 127.0.0.1:7070)\n"
-    "  --token-file  bearer token for the learner (default $FLYWHEEL_TOKEN_FILE, else none)\n";
-
 constexpr char kProgram[] = "flywheel cancel";
 constexpr double kTimeoutSeconds = 30;
 
 int Cancel(const std::vector<std::string>& args) {
+  static const std::string usage =
+      std::string(
+          "usage: flywheel cancel ID [--learner HOST:PORT] [--token-file F] [TLS flags]\n"
+          "  ID                   the job to cancel\n") +
+      LearnerFlagsUsage();
+  std::set<std::string> valued;
+  AddLearnerFlags(&valued);
   int exit_code = 0;
-  auto flags = ParseWithPositional(kProgram, args, {"learner", "token-file"}, {}, 1, "a job id",
-                                   kUsage, &exit_code);
+  auto flags =
+      ParseWithPositional(kProgram, args, valued, {}, 1, "a job id", usage.c_str(), &exit_code);
   if (!flags) return exit_code;
-  auto call = PrepareWriteCall(*flags, kTimeoutSeconds);
-  if (!call.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, std::string(call.status().message()).c_str());
-    return 1;
-  }
+  auto learner = ConnectLearnerOrSay(*flags, kProgram);
+  if (!learner) return 1;
+  grpc::ClientContext context;
+  learner->Prepare(&context, kTimeoutSeconds);
   v1::CancelJobRequest request;
   request.set_id(flags->positional()[0]);
   v1::Job job;
-  const grpc::Status st = (*call)->stub->CancelJob(&(*call)->context, request, &job);
+  const grpc::Status st = learner->stub->CancelJob(&context, request, &job);
   if (!st.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, DescribeRpcError(st, (*call)->address).c_str());
+    std::fprintf(stderr, "%s: %s\n", kProgram, DescribeRpcError(st, learner->address).c_str());
     return 1;
   }
   std::printf("job %s: %s at step %lld\n", job.id().c_str(), JobStateName(job.state()).c_str(),

@@ -1,6 +1,7 @@
 // flywheel generate --server ADDR (--prompt TEXT | --prompt-ids JSON) [-n N] [--temperature T]
 //                   [--top-p P] [--top-k K] [--min-p P] [--max-tokens N] [--seed N]
 //                   [--stop STR] [--ignore-eos] [--timeout SECONDS] [--json]
+//                   [--tls-ca F [--tls-cert F --tls-key F]]
 // Samples completions from a flywheel-rollout server. With --json, one line per sample:
 // {"prompt": [ids], "completion": [ids], "logprobs": [...], "versions": [...],
 //  "finish_reason": "..."}, floats printed to round-trip exactly, so the output can be piped into
@@ -39,15 +40,24 @@ constexpr char kUsage[] =
 int Generate(const std::vector<std::string>& raw_args) {
   std::vector<std::string> args;
   for (const auto& a : raw_args) args.push_back(a == "-n" ? "--n" : a);
+  static const std::string usage = std::string(kUsage) + rpc::kClientTlsUsage;
   int exit_code = 0;
-  auto flags = Flags::ParseOrUsage("flywheel generate", args,
-                                   {"server", "prompt", "prompt-ids", "n", "temperature", "top-p",
-                                    "top-k", "min-p", "max-tokens", "seed", "stop", "timeout"},
-                                   {"json", "ignore-eos"}, {"server"}, kUsage, &exit_code);
+  std::set<std::string> valued = {"server",      "prompt",     "prompt-ids", "n",
+                                  "temperature", "top-p",      "top-k",      "min-p",
+                                  "seed",        "max-tokens", "stop",       "timeout"};
+  rpc::AddClientTlsFlags(&valued);
+  auto flags = Flags::ParseOrUsage("flywheel generate", args, valued, {"json", "ignore-eos"},
+                                   {"server"}, usage.c_str(), &exit_code);
   if (!flags) return exit_code;
+  auto channel = rpc::ChannelOptionsFromFlags(*flags);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "flywheel generate: %s\n",
+                 std::string(channel.status().message()).c_str());
+    return 1;
+  }
   if (flags->Has("prompt") == flags->Has("prompt-ids")) {
     std::fprintf(stderr, "flywheel generate: give exactly one of --prompt and --prompt-ids\n%s",
-                 kUsage);
+                 usage.c_str());
     return 2;
   }
   v1::GenerateRequest req;
@@ -94,7 +104,7 @@ int Generate(const std::vector<std::string>& raw_args) {
   s->set_ignore_eos(flags->Has("ignore-eos"));
   if (auto stop = flags->Get("stop")) s->add_stop(*stop);
 
-  auto stub = v1::RolloutService::NewStub(rpc::MakeChannel(*flags->Get("server")));
+  auto stub = v1::RolloutService::NewStub(rpc::MakeChannel(*flags->Get("server"), *channel));
   grpc::ClientContext ctx;
   rpc::SetDeadline(&ctx, *timeout);
   v1::GenerateResponse resp;

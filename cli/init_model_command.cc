@@ -1,4 +1,4 @@
-// flywheel init-model --preset tiny|small --out DIR [--seed N]
+// flywheel init-model --preset tiny|small|qwen3-0.6b --out DIR [--seed N]
 // Writes a randomly initialised model directory (config.json + model.safetensors) that every
 // flywheel daemon and `transformers` can load, with flywheel's byte-level tokenizer
 // (tokenizer.json + tokenizer_config.json, ChatML template) so text prompts work too.
@@ -14,9 +14,10 @@ namespace flywheel::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: flywheel init-model --preset tiny|small --out DIR [--seed N]\n"
+    "usage: flywheel init-model --preset tiny|small|qwen3-0.6b --out DIR [--seed N]\n"
     "  --preset  tiny: ~1M parameters, vocab 320 (byte-level tokenizer);\n"
-    "            small: the 4M-parameter benchmark model (hidden 256, 4 layers, vocab 2048)\n"
+    "            small: the 4M-parameter benchmark model (hidden 256, 4 layers, vocab 2048);\n"
+    "            qwen3-0.6b: Qwen3-0.6B's architecture and vocabulary size (2.4 GB)\n"
     "  --out     directory to write (created if missing)\n"
     "  --seed    initialisation seed (default 0)\n";
 

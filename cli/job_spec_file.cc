@@ -162,7 +162,13 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(std::string_view text, SpecFormat forma
   } catch (const YAML::Exception& e) {  // e.g. a key that is itself a list
     return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ": ", e.msg));
   }
-  return FromJson(json.dump(), source);
+  std::string json_text;
+  try {
+    json_text = json.dump();
+  } catch (const nlohmann::json::type_error& e) {  // a string that is not valid UTF-8
+    return absl::InvalidArgumentError(absl::StrCat(source, ": not UTF-8 text: ", e.what()));
+  }
+  return FromJson(json_text, source);
 }
 
 void ResolveSpecPaths(const std::filesystem::path& base_dir, v1::JobSpec* spec) {

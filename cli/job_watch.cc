@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/learner_client.h"
+#include "common/rpc/auth.h"
 #include "common/rpc/client.h"
 #include "common/rpc/status.h"
 
@@ -110,6 +111,7 @@ absl::StatusOr<v1::Job> FollowJob(v1::JobService::Stub* stub, const std::string&
                                   const WatchOptions& options) {
   grpc::ClientContext context;
   rpc::SetDeadline(&context, kWatchDeadlineSeconds);
+  rpc::AddBearer(&context, options.bearer_token);
   v1::WatchJobRequest request;
   request.set_id(id);
   auto reader = stub->WatchJob(&context, request);
@@ -169,11 +171,13 @@ absl::StatusOr<v1::Job> FollowJob(v1::JobService::Stub* stub, const std::string&
       absl::StrCat("the learner closed the watch stream of job ", id, " before the job ended"));
 }
 
-int WatchToExitCode(v1::JobService::Stub* stub, const std::string& id, const std::string& address,
+int WatchToExitCode(const LearnerConnection& learner, const std::string& id,
                     const std::string& program) {
   WatchOptions options;
   options.live = isatty(STDOUT_FILENO) != 0;
-  auto job = FollowJob(stub, id, options);
+  options.bearer_token = learner.token;
+  const std::string& address = learner.address;
+  auto job = FollowJob(learner.stub.get(), id, options);
   if (!job.ok()) {
     if (absl::IsUnavailable(job.status())) {
       std::fprintf(stderr, "%s: %s\n", program.c_str(),

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "cli/learner_client.h"
 #include "flywheel/v1/learner.grpc.pb.h"
 
 namespace flywheel::cli {
@@ -17,6 +18,9 @@ struct WatchOptions {
   // true: redraw one progress line in place (for a terminal); false: a line per step.
   bool live = false;
   FILE* out = stdout;
+  // Sent as "authorization: Bearer ..." ("" = none): a learner with tenants shows a job only to
+  // its tenant and the admin.
+  std::string bearer_token;
   // Called for every step's metrics, in stream order (the demo collects them for its CSV).
   std::function<void(const v1::StepMetrics&)> on_metrics;
 };
@@ -31,7 +35,7 @@ absl::StatusOr<v1::Job> FollowJob(v1::JobService::Stub* stub, const std::string&
 // terminal) and says how it ended. Returns the exit status: 0 when the job succeeded, 1 when it
 // failed or was cancelled (its error on stderr) or the watch itself failed. `program` prefixes
 // error lines ("flywheel watch").
-int WatchToExitCode(v1::JobService::Stub* stub, const std::string& id, const std::string& address,
+int WatchToExitCode(const LearnerConnection& learner, const std::string& id,
                     const std::string& program);
 
 // One progress line: "step 12/40 [#####.....] reward 0.531 acc 41.2% 1234 tok/s ETA 1m23s".

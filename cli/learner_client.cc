@@ -1,6 +1,7 @@
 #include "cli/learner_client.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -65,16 +66,43 @@ std::string FormatAge(double seconds) {
   return absl::StrCat(static_cast<int64_t>(seconds / 86400), "d");
 }
 
-absl::StatusOr<std::unique_ptr<LearnerWriteCall>> PrepareWriteCall(const Flags& flags,
-                                                                   double timeout_seconds) {
+std::string LearnerFlagsUsage() {
+  return std::string(
+             "  --learner ADDR       the learner (default $FLYWHEEL_LEARNER, else 127.0.0.1:7070)\n"
+             "  --token-file F       bearer token for the learner (default $FLYWHEEL_TOKEN_FILE,\n"
+             "                       else none)\n") +
+         rpc::kClientTlsUsage;
+}
+
+void AddLearnerFlags(std::set<std::string>* valued) {
+  valued->insert({"learner", "token-file"});
+  rpc::AddClientTlsFlags(valued);
+}
+
+void LearnerConnection::Prepare(grpc::ClientContext* context, double timeout_seconds) const {
+  rpc::SetDeadline(context, timeout_seconds);
+  rpc::AddBearer(context, token);
+}
+
+absl::StatusOr<LearnerConnection> ConnectLearner(const Flags& flags) {
+  LearnerConnection c;
   auto token = ClientToken(flags.Get("token-file"));
   if (!token.ok()) return token.status();
-  auto call = std::make_unique<LearnerWriteCall>();
-  call->address = flags.GetOr("learner", DefaultLearnerAddress());
-  call->stub = ConnectLearner(call->address);
-  rpc::SetDeadline(&call->context, timeout_seconds);
-  rpc::AddBearer(&call->context, *token);
-  return call;
+  c.token = *std::move(token);
+  rpc::ChannelOptions options;
+  auto tls = rpc::ClientTlsFromFlags(flags);
+  if (!tls.ok()) return tls.status();
+  options.tls = *std::move(tls);
+  c.address = flags.GetOr("learner", DefaultLearnerAddress());
+  c.stub = v1::JobService::NewStub(rpc::MakeChannel(c.address, options));
+  return c;
+}
+
+std::optional<LearnerConnection> ConnectLearnerOrSay(const Flags& flags, const char* program) {
+  auto c = ConnectLearner(flags);
+  if (c.ok()) return *std::move(c);
+  std::fprintf(stderr, "%s: %s\n", program, std::string(c.status().message()).c_str());
+  return std::nullopt;
 }
 
 }  // namespace flywheel::cli

@@ -1,4 +1,5 @@
 // flywheel reward --server HOST:PORT --file ITEMS.jsonl [--batch N] [--timeout SECONDS]
+//                 [--tls-ca F [--tls-cert F --tls-key F]]
 // Scores a JSONL file of {"prompt": ..., "completion": ..., "task": {...}} with a flywheel-reward
 // server ("completion_tokens" optional, for overlong shaping) and prints one JSON result per line:
 // {"reward": r, "correct": b, "answer": "...", "terms": {...}, "reason": "..."} or
@@ -50,10 +51,18 @@ nlohmann::json ToJson(const v1::RewardResult& r) {
 }
 
 int Reward(const std::vector<std::string>& args) {
+  static const std::string usage = std::string(kUsage) + rpc::kClientTlsUsage;
   int exit_code = 0;
-  auto flags = Flags::ParseOrUsage("flywheel reward", args, {"server", "file", "batch", "timeout"},
-                                   {}, {"server", "file"}, kUsage, &exit_code);
+  std::set<std::string> valued = {"server", "file", "batch", "timeout"};
+  rpc::AddClientTlsFlags(&valued);
+  auto flags = Flags::ParseOrUsage("flywheel reward", args, valued, {}, {"server", "file"},
+                                   usage.c_str(), &exit_code);
   if (!flags) return exit_code;
+  auto channel = rpc::ChannelOptionsFromFlags(*flags);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "flywheel reward: %s\n", std::string(channel.status().message()).c_str());
+    return 1;
+  }
   auto batch = flags->GetInt("batch", 256);
   auto timeout = flags->GetDouble("timeout", 300);
   if (!batch.ok() || !timeout.ok() || *batch < 1 || !(*timeout > 0)) {
@@ -65,7 +74,7 @@ int Reward(const std::vector<std::string>& args) {
     std::fprintf(stderr, "flywheel reward: cannot read %s\n", flags->Get("file")->c_str());
     return 1;
   }
-  auto stub = v1::RewardService::NewStub(rpc::MakeChannel(*flags->Get("server")));
+  auto stub = v1::RewardService::NewStub(rpc::MakeChannel(*flags->Get("server"), *channel));
   bool any_error = false;
   // Each input line becomes either a request item or an immediate error, printed in line order.
   std::vector<std::pair<int, std::string>> pending;  // (item index or -1, error)

@@ -1,4 +1,5 @@
 // flywheel submit JOB.yaml|JOB.json [--learner ADDR] [--token-file F] [--timeout S] [--watch]
+//                 [--tls-ca F [--tls-cert F --tls-key F]]
 // Reads a job spec (field names as in proto/flywheel/v1/learner.proto's JobSpec; relative paths
 // are relative to the file), submits it to the learner and prints the new job's id alone on
 // stdout, so `ID=$(flywheel submit job.yaml)` works. A rejected spec prints every problem the
@@ -16,26 +17,28 @@
 namespace flywheel::cli {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: flywheel submit JOB.yaml|JOB.json [--learner HOST:PORT] [--token-file F]\n"
-    "                       [--timeout SECONDS] [--watch]\n"
-    "  JOB            a JobSpec in YAML or JSON (fields as in proto/flywheel/v1/learner.proto);\n"
-    "                 relative paths in it are relative to the file's directory\n"
-    "  --learner      the learner (default $FLYWHEEL_LEARNER, else 127.0.0.1:7070)\n"
-    "  --token-file   bearer token for the learner (default $FLYWHEEL_TOKEN_FILE, else none)\n"
-    "  --timeout      seconds to wait for the learner to accept the job (default 120)\n"
-    "  --watch        follow the job until it ends (exit 0 when it succeeds)\n";
-
 constexpr char kProgram[] = "flywheel submit";
 
 int Submit(const std::vector<std::string>& args) {
+  static const std::string usage =
+      std::string(
+          "usage: flywheel submit JOB.yaml|JOB.json [--learner HOST:PORT] [--token-file F]\n"
+          "                       [--timeout SECONDS] [--watch] [TLS flags]\n"
+          "  JOB                  a JobSpec in YAML or JSON (fields as in\n"
+          "                       proto/flywheel/v1/learner.proto); relative paths in it are\n"
+          "                       relative to the file's directory\n"
+          "  --timeout            seconds to wait for the learner to accept the job (default 120)\n"
+          "  --watch              follow the job until it ends (exit 0 when it succeeds)\n") +
+      LearnerFlagsUsage();
+  std::set<std::string> valued = {"timeout"};
+  AddLearnerFlags(&valued);
   int exit_code = 0;
-  auto flags = ParseWithPositional(kProgram, args, {"learner", "token-file", "timeout"}, {"watch"},
-                                   1, "a job spec file", kUsage, &exit_code);
+  auto flags = ParseWithPositional(kProgram, args, valued, {"watch"}, 1, "a job spec file",
+                                   usage.c_str(), &exit_code);
   if (!flags) return exit_code;
   auto timeout = flags->GetDouble("timeout", 120);
   if (!timeout.ok() || *timeout <= 0) {
-    std::fprintf(stderr, "%s: --timeout must be a positive number\n%s", kProgram, kUsage);
+    std::fprintf(stderr, "%s: --timeout must be a positive number\n%s", kProgram, usage.c_str());
     return 2;
   }
   const std::string path = flags->positional()[0];
@@ -44,16 +47,15 @@ int Submit(const std::vector<std::string>& args) {
     std::fprintf(stderr, "%s: %s\n", kProgram, std::string(spec.status().message()).c_str());
     return 1;
   }
-  auto call = PrepareWriteCall(*flags, *timeout);
-  if (!call.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, std::string(call.status().message()).c_str());
-    return 1;
-  }
-  const std::string& address = (*call)->address;
+  auto learner = ConnectLearnerOrSay(*flags, kProgram);
+  if (!learner) return 1;
+  const std::string& address = learner->address;
+  grpc::ClientContext context;
+  learner->Prepare(&context, *timeout);
   v1::SubmitJobRequest request;
   *request.mutable_spec() = *spec;
   v1::Job job;
-  const grpc::Status st = (*call)->stub->SubmitJob(&(*call)->context, request, &job);
+  const grpc::Status st = learner->stub->SubmitJob(&context, request, &job);
   if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
     std::fprintf(stderr, "%s: the learner rejected %s:\n", kProgram, path.c_str());
     for (absl::string_view line : absl::StrSplit(st.error_message(), '\n', absl::SkipEmpty())) {
@@ -73,7 +75,7 @@ int Submit(const std::vector<std::string>& args) {
                job.spec().algorithm().c_str(), job.spec().name().empty() ? "" : ", ",
                job.spec().name().c_str(), job.spec().steps(), address.c_str());
   if (!flags->Has("watch")) return 0;
-  return WatchToExitCode((*call)->stub.get(), job.id(), address, kProgram);
+  return WatchToExitCode(*learner, job.id(), kProgram);
 }
 
 }  // namespace

@@ -12,20 +12,25 @@
 namespace flywheel::cli {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: flywheel watch ID [--learner HOST:PORT]\n"
-    "  ID         the job id `flywheel submit` printed (see `flywheel jobs`)\n"
-    "  --learner  the learner (default $FLYWHEEL_LEARNER, else 127.0.0.1:7070)\n"
-    "exit status: 0 when the job succeeds, 1 when it fails or is cancelled\n";
+constexpr char kProgram[] = "flywheel watch";
 
 int Watch(const std::vector<std::string>& args) {
+  static const std::string usage =
+      std::string(
+          "usage: flywheel watch ID [--learner HOST:PORT] [--token-file F] [TLS flags]\n"
+          "  ID                   the job id `flywheel submit` printed (see `flywheel "
+          "jobs`)\n") +
+      LearnerFlagsUsage() +
+      "exit status: 0 when the job succeeds, 1 when it fails or is cancelled\n";
+  std::set<std::string> valued;
+  AddLearnerFlags(&valued);
   int exit_code = 0;
-  auto flags = ParseWithPositional("flywheel watch", args, {"learner"}, {}, 1, "a job id", kUsage,
-                                   &exit_code);
+  auto flags =
+      ParseWithPositional(kProgram, args, valued, {}, 1, "a job id", usage.c_str(), &exit_code);
   if (!flags) return exit_code;
-  const std::string address = flags->GetOr("learner", DefaultLearnerAddress());
-  auto stub = ConnectLearner(address);
-  return WatchToExitCode(stub.get(), flags->positional()[0], address, "flywheel watch");
+  auto learner = ConnectLearnerOrSay(*flags, kProgram);
+  if (!learner) return 1;
+  return WatchToExitCode(*learner, flags->positional()[0], kProgram);
 }
 
 }  // namespace

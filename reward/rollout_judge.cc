@@ -8,8 +8,19 @@
 
 namespace flywheel::reward {
 
-RolloutJudge::RolloutJudge(const std::string& address, double timeout_seconds)
-    : stub_(v1::RolloutService::NewStub(rpc::MakeChannel(address))),
+namespace {
+
+rpc::ChannelOptions WithTls(const rpc::ClientTls& tls) {
+  rpc::ChannelOptions options;
+  options.tls = tls;
+  return options;
+}
+
+}  // namespace
+
+RolloutJudge::RolloutJudge(const std::string& address, const rpc::ClientTls& tls,
+                           double timeout_seconds)
+    : stub_(v1::RolloutService::NewStub(rpc::MakeChannel(address, WithTls(tls)))),
       address_(address),
       timeout_seconds_(timeout_seconds) {}
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/rpc/tls.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
 #include "reward/judge.h"
 
@@ -16,7 +17,9 @@ namespace flywheel::reward {
 class RolloutJudge : public Judge {
  public:
   // `address` is the rollout server's HOST:PORT; it must have a tokenizer (queries are text).
-  RolloutJudge(const std::string& address, double timeout_seconds = 60);
+  // tls secures the channel (plaintext when not enabled).
+  explicit RolloutJudge(const std::string& address, const rpc::ClientTls& tls = {},
+                        double timeout_seconds = 60);
 
   absl::StatusOr<std::vector<double>> Score(const std::vector<JudgeQuery>& queries) override;
 

@@ -9,6 +9,7 @@
 #include "common/base/logging.h"
 #include "common/base/status_macros.h"
 #include "common/kernels/cpu/logprobs.h"
+#include "rollout_server/stop_strings.h"
 
 namespace flywheel::rollout {
 namespace {
@@ -40,20 +41,22 @@ struct Engine::Seq {
   int64_t computed = 0;         // tokens whose keys/values are in the cache
   bool running = false;         // in running_
   bool done = false;
-  size_t stop_scan = 0;  // decoded-text length already searched for stop strings
+  std::unique_ptr<StopStringScanner> stop;  // when the request has stop strings
 };
 
 Engine::Engine(std::vector<NamedModel> models, const EngineOptions& options)
     : options_(options),
       pool_(options.threads),
       cache_(models[0].model->config(), options.kv_blocks, options.block_size),
-      blocks_(options.kv_blocks, options.block_size) {
+      blocks_(options.kv_blocks, options.block_size),
+      samplers_(pool_.num_threads()),
+      step_results_(models.size()) {
   for (auto& m : models) {
     auto slot = std::make_unique<Slot>();
     slot->name = std::move(m.name);
     slot->config = m.model->config();
     slot->num_params = m.model->num_params();
-    m.model->PackInferenceWeights(&pool_);
+    if (!m.model->has_packed_weights()) m.model->PackInferenceWeights(&pool_);
     slot->model = std::move(m.model);
     slots_.push_back(std::move(slot));
   }
@@ -152,7 +155,7 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
       return absl::InvalidArgumentError(
           absl::StrCat("stop token id ", t, " is outside the vocabulary"));
   }
-  if (!params.stop_strings.empty() && !params.decode) {
+  if (!params.stop_strings.empty() && !params.token_bytes) {
     return absl::InvalidArgumentError("stop strings need a tokenizer, and this server has none");
   }
   for (const auto& s : params.stop_strings) {
@@ -429,15 +432,8 @@ void Engine::Append(Seq* s, const SampledToken& tok) {
       p.stop_token_ids.end()) {
     return FinishSeq(s, "stop");
   }
-  if (!p.stop_strings.empty()) {
-    const std::string text = p.decode(out.tokens);
-    size_t longest = 0;
-    for (const auto& stop : p.stop_strings) longest = std::max(longest, stop.size());
-    const size_t from = s->stop_scan > longest ? s->stop_scan - longest : 0;
-    for (const auto& stop : p.stop_strings) {
-      if (text.find(stop, from) != std::string::npos) return FinishSeq(s, "stop");
-    }
-    s->stop_scan = text.size();
+  if (s->stop != nullptr && s->stop->Append(p.token_bytes(tok.token))) {
+    return FinishSeq(s, "stop");
   }
   if (static_cast<int64_t>(out.tokens.size()) >= g->max_new) return FinishSeq(s, "length");
   if (!s->running) {
@@ -477,12 +473,43 @@ void Engine::AfterLogits(Seq* s, const float* logits) {
     child->blocks = s->blocks;
     for (int32_t b : child->blocks) blocks_.Ref(b);
     child->computed = s->computed;
+    if (!g->params.stop_strings.empty()) {
+      child->stop = std::make_unique<StopStringScanner>(&g->params.stop_strings,
+                                                        g->params.strip_leading_space);
+    }
     Seq* c = child.get();
     seqs_.push_back(std::move(child));
     Append(c, sampler_.Sample(logits, config.vocab_size, opt, i, c->prompt_len));
   }
   ReleaseSeq(s);
   s->done = true;
+}
+
+void Engine::SampleDecodes(const std::vector<Seq*>& batch, const std::vector<bool>& sample,
+                           const std::vector<const float*>& logits,
+                           std::vector<SampledToken>* out) {
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (sample[i]) todo.push_back(i);
+  }
+  // A draw reads the whole vocabulary's logits (exp in double, then a walk or a sort): for a
+  // batch of many sequences that is worth splitting. Draws depend only on (seed, sample,
+  // position), so which thread makes one never changes it.
+  auto draw = [&](Sampler& sampler, size_t k) {
+    const size_t i = todo[k];
+    const Seq* s = batch[i];
+    const int64_t V = slots_[s->group->params.model]->config.vocab_size;
+    (*out)[i] = sampler.Sample(logits[i], V, s->group->params.sampling, s->index,
+                               static_cast<int64_t>(s->tokens.size()));
+  };
+  const int T = pool_.num_threads();
+  if (T == 1 || todo.size() < 2) {
+    for (size_t k = 0; k < todo.size(); ++k) draw(sampler_, k);
+    return;
+  }
+  pool_.Run([&](int t) {
+    for (size_t k = t; k < todo.size(); k += T) draw(samplers_[t], k);
+  });
 }
 
 bool Engine::Step() {
@@ -536,7 +563,6 @@ bool Engine::Step() {
   // splitting the step by model changes no bit).
   int64_t prefill = 0;
   std::vector<const float*> logits(batch.size(), nullptr);
-  std::vector<model::IncrementalResult> results(slots_.size());
   absl::Status st;
   for (size_t m = 0; m < slots_.size() && st.ok(); ++m) {
     std::vector<model::SeqStep> steps;
@@ -549,13 +575,13 @@ bool Engine::Step() {
       if (!batch[i]->running) prefill += counts[i];
     }
     if (steps.empty()) continue;
-    st = slots_[m]->model->ForwardIncremental(steps, /*all_logits=*/false, &cache_, &results[m],
-                                              &pool_);
+    model::IncrementalResult& r = step_results_[m];
+    st = slots_[m]->model->ForwardIncremental(steps, /*all_logits=*/false, &cache_, &r, &pool_,
+                                              &step_acts_);
     const int64_t V = slots_[m]->config.vocab_size;
-    for (size_t j = 0; j < rows.size() && st.ok(); ++j) {
-      logits[rows[j]] = results[m].logits.data() + j * V;
-    }
+    for (size_t j = 0; j < rows.size() && st.ok(); ++j) logits[rows[j]] = r.logits.data() + j * V;
   }
+
   if (!st.ok()) {
     // Requests were validated on entry, so this is a bug; fail the groups involved, keep serving.
     FW_LOG(ERROR) << "model step failed: " << st;
@@ -576,11 +602,21 @@ bool Engine::Step() {
   } else {
     stats_.prefill_tokens += prefill;
     std::vector<Seq*> partial;
+    std::vector<bool> complete(batch.size(), false), decode(batch.size(), false);
     for (size_t i = 0; i < batch.size(); ++i) {
       Seq* s = batch[i];
       s->computed += counts[i];
-      if (s->computed < static_cast<int64_t>(s->tokens.size())) {
+      complete[i] = s->computed == static_cast<int64_t>(s->tokens.size());
+      decode[i] = complete[i] && s->index >= 0;
+    }
+    std::vector<SampledToken> drawn(batch.size());
+    SampleDecodes(batch, decode, logits, &drawn);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Seq* s = batch[i];
+      if (!complete[i]) {
         partial.push_back(s);  // A chunked prefill continues next step, ahead of newer work.
+      } else if (decode[i]) {
+        Append(s, drawn[i]);
       } else {
         AfterLogits(s, logits[i]);
       }

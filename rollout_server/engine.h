@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -50,10 +51,13 @@ struct GenerateParams {
   SamplingOptions sampling;
   int64_t max_tokens = 0;               // 0: up to the context
   std::vector<int32_t> stop_token_ids;  // finish after emitting one of these (kept)
-  // Finish once the decoded completion contains one of these; needs a decode function.
+  // Finish once the decoded completion contains one of these; needs token_bytes.
   std::vector<std::string> stop_strings;
-  // Decodes token ids to text for stop strings (null: stop strings are rejected).
-  std::function<std::string(const std::vector<int32_t>&)> decode;
+  // The bytes a token id stands for, for stop strings (null: stop strings are rejected). The
+  // completion's text is its tokens' bytes, less a leading space when strip_leading_space, with
+  // invalid UTF-8 replaced (Tokenizer::Decode's text; see stop_strings.h).
+  std::function<std::string_view(int32_t)> token_bytes;
+  bool strip_leading_space = false;
   int model = 0;            // index of the served model (Engine::ModelIndex)
   int64_t min_version = 0;  // see CommitWeights; 0 = any
 };
@@ -144,6 +148,11 @@ class Engine {
   // pause, OK with pause 0 when that version is already served, FailedPrecondition when it is
   // neither staged nor served.
   absl::Status CommitWeights(int64_t version, WeightsDone done, int model = 0);
+  // The parameter buffer of model `model`'s weights that the last swap replaced (num_params
+  // floats, already resident, contents stale), or an empty vector when there is none (or no such
+  // model): a push received into it skips the page faults of a fresh allocation of the model's
+  // size. Any thread.
+  std::vector<float> TakeStagingBuffer(int model = 0);
   // Fails queued and running work with UNAVAILABLE, then stops the thread. Idempotent.
   void Shutdown();
 
@@ -175,6 +184,9 @@ class Engine {
     // Staged weights awaiting a commit; guarded by mu_.
     std::shared_ptr<model::Transformer> staged;
     int64_t staged_version = -1;
+    // The replaced weights' parameter buffer, kept for the next push (TakeStagingBuffer);
+    // guarded by spare_mu_.
+    std::vector<float> spare_params;
   };
   struct ScoreJob {
     std::vector<ScoreItem> items;
@@ -220,6 +232,11 @@ class Engine {
   void AdmitPrefix(Seq* seq);
   void PublishPromptBlocks(Seq* seq);
   void AfterLogits(Seq* seq, const float* logits);
+  // Draws the next token of every decoding sequence batch[i] (sample[i]) from its logits row
+  // logits[i] (its model's vocabulary), spread over the pool (each thread its own Sampler);
+  // entries of other sequences are left as they are.
+  void SampleDecodes(const std::vector<Seq*>& batch, const std::vector<bool>& sample,
+                     const std::vector<const float*>& logits, std::vector<SampledToken>* out);
   void Append(Seq* seq, const SampledToken& tok);
   void FinishSeq(Seq* seq, const std::string& reason);
   void FailAll(const absl::Status& status);
@@ -231,6 +248,10 @@ class Engine {
   model::KvCache cache_;
   BlockManager blocks_;
   Sampler sampler_;
+  std::vector<Sampler> samplers_;  // One per pool thread, for SampleDecodes.
+  // Reused by every step so that a step allocates nothing once the batch shape has been seen.
+  model::Activations step_acts_;                        // shared by the models' forwards
+  std::vector<model::IncrementalResult> step_results_;  // one per model
   EngineStats stats_;
 
   // Engine-thread state.
@@ -248,7 +269,10 @@ class Engine {
   std::deque<CommitJob> commit_jobs_;
   bool stopping_ = false;
   std::thread thread_;
-  // Prepares pushed weights off the engine thread, and frees replaced models there too.
+  // Guards each Slot's spare_params.
+  std::mutex spare_mu_;
+  // Prepares pushed weights off the engine thread, and frees replaced models there too. Last, so
+  // that its thread stops before the members its tasks use are destroyed.
   TaskQueue staging_{1};
 };
 

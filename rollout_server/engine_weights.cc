@@ -113,9 +113,27 @@ double Engine::ApplyWeights(WeightJob& job) {
   const double pause = Now() - t0;
   stats_.last_swap_pause = pause;
   if (pause > stats_.max_swap_pause) stats_.max_swap_pause = pause;
-  staging_.Post([old] {});  // The old weights are freed off the engine thread.
+  // The old model is freed off the engine thread, its parameter buffer kept for the model's next
+  // push unless someone else still holds the model.
+  staging_.Post([this, model = job.model, old = std::move(old)]() mutable {
+    if (old == nullptr || old.use_count() != 1) return;
+    std::vector<float> params = std::move(*old).ReleaseParams();
+    old.reset();
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    slots_[model]->spare_params = std::move(params);
+  });
   if (job.done) job.done(absl::OkStatus(), pause);
   return pause;
+}
+
+std::vector<float> Engine::TakeStagingBuffer(int model) {
+  if (model < 0 || model >= num_models()) return {};
+  Slot& slot = *slots_[model];
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  std::vector<float> buffer = std::move(slot.spare_params);
+  slot.spare_params.clear();
+  if (static_cast<int64_t>(buffer.size()) != slot.num_params) return {};
+  return buffer;
 }
 
 }  // namespace flywheel::rollout

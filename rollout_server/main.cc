@@ -3,8 +3,10 @@
 //
 //   flywheel-rollout --model [NAME=]DIR [--model NAME=DIR ...] --listen HOST:PORT
 //                    --metrics-listen HOST:PORT [--threads N] [--auth-token-file F]
+//                    [--memory-fraction F | --memory-budget SIZE]
 //                    [--kv-blocks N] [--block-size N] [--max-tokens-per-step N] [--max-running N]
 //                    [--register LEARNER --advertise HOST:PORT --register-token-file F]
+//                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--tls-ca FILE]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
 //   flywheel-rollout listening on HOST:PORT
@@ -22,6 +24,7 @@
 #include "common/rpc/auth.h"
 #include "common/rpc/daemon_main.h"
 #include "common/tokenizer/tokenizer.h"
+#include "rollout_server/kv_budget.h"
 #include "rollout_server/registration.h"
 #include "rollout_server/rollout_metrics.h"
 #include "rollout_server/rollout_service.h"
@@ -31,9 +34,12 @@ namespace {
 constexpr char kUsage[] =
     "usage: flywheel-rollout --model [NAME=]DIR [--model NAME=DIR ...] --listen HOST:PORT\n"
     "                        --metrics-listen HOST:PORT [--threads N] [--auth-token-file F]\n"
-    "                        [--kv-blocks N] [--block-size N] [--max-tokens-per-step N]\n"
-    "                        [--max-running N] [--register LEARNER] [--advertise HOST:PORT]\n"
+    "                        [--memory-fraction F | --memory-budget SIZE] [--kv-blocks N]\n"
+    "                        [--block-size N] [--max-tokens-per-step N] [--max-running N]\n"
+    "                        [--register LEARNER] [--advertise HOST:PORT]\n"
     "                        [--register-token-file F]\n"
+    "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+    "                        [--tls-ca FILE]\n"
     "  --model                 Hugging Face model directory (config.json, *.safetensors,\n"
     "                          optionally tokenizer.json, generation_config.json); repeat as\n"
     "                          NAME=DIR to serve several\n"
@@ -43,7 +49,11 @@ constexpr char kUsage[] =
     "  --metrics-listen        Prometheus /metrics address; port 0 picks a free port\n"
     "  --threads               model worker threads (default: all cores)\n"
     "  --auth-token-file       bearer token required by PushWeights (default: none)\n"
-    "  --kv-blocks             KV cache blocks (default 4096)\n"
+    "  --memory-fraction       share of this machine's memory the weights, one step's\n"
+    "                          activations and the KV cache may use (default 0.5)\n"
+    "  --memory-budget         the same as a size (e.g. 8G); overrides --memory-fraction\n"
+    "  --kv-blocks             KV cache blocks (default: as many as the budget leaves, capped at\n"
+    "                          what --max-running sequences of the full context can use)\n"
     "  --block-size            tokens per KV block (default 16)\n"
     "  --max-tokens-per-step   token budget of one engine step (default 2048)\n"
     "  --max-running           sequences decoding at once (default 256)\n"
@@ -51,7 +61,12 @@ constexpr char kUsage[] =
     "                          few seconds) so jobs that use registered servers take it up\n"
     "  --advertise             the address to announce (default: --listen with the bound port,\n"
     "                          the host name in place of 0.0.0.0)\n"
-    "  --register-token-file   the learner's bearer token, when it has one\n";
+    "  --register-token-file   the learner's admin token, when it has tokens\n"
+    "  --tls-cert FILE         serve gRPC over TLS with this certificate (PEM), with --tls-key;\n"
+    "                          also presented to a learner that requires mutual TLS\n"
+    "  --tls-key FILE          its private key (PEM)\n"
+    "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n"
+    "  --tls-ca FILE           reach the --register learner over TLS, verifying it with this CA\n";
 
 struct ModelFlag {
   std::string name, dir;
@@ -80,27 +95,28 @@ int main(int argc, char** argv) {
   auto setup =
       rpc::StartDaemon(kProgram, argc, argv,
                        {.valued = {"model", "kv-blocks", "block-size", "max-tokens-per-step",
-                                   "max-running", "register", "advertise", "register-token-file"},
+                                   "max-running", "memory-fraction", "memory-budget", "register",
+                                   "advertise", "register-token-file"},
                         .required = {"model"},
                         .auth_token_file = true,
+                        .tls_client = true,
                         .usage = kUsage},
                        &exit_code);
   if (!setup) return exit_code;
   const Flags& flags = setup->flags;
   rollout::EngineOptions opt;
-  auto kv_blocks = flags.GetInt("kv-blocks", 4096);
+  auto kv_blocks = flags.GetInt("kv-blocks", 0);
   auto block_size = flags.GetInt("block-size", 16);
   auto step_tokens = flags.GetInt("max-tokens-per-step", 2048);
   auto max_running = flags.GetInt("max-running", 256);
   for (const auto* v : {&kv_blocks, &block_size, &step_tokens, &max_running}) {
     if (!v->ok()) return ReportStartupFailure(kProgram, v->status());
-    if (**v < 1) {
-      return ReportStartupFailure(kProgram,
-                                  absl::InvalidArgumentError("numeric flags must be >= 1"));
+    if (**v < (v == &kv_blocks ? 0 : 1)) {  // --kv-blocks 0: sized from the memory budget.
+      return ReportStartupFailure(
+          kProgram, absl::InvalidArgumentError("numeric flags must be >= 1 (--kv-blocks >= 0)"));
     }
   }
   opt.threads = setup->threads;
-  opt.kv_blocks = *kv_blocks;
   opt.block_size = *block_size;
   opt.max_tokens_per_step = *step_tokens;
   opt.max_running = *max_running;
@@ -109,7 +125,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<tokenizer::Tokenizer>> tokenizers;
   std::vector<std::string> names;
   std::vector<rollout::SamplingDefaults> defaults;
-  int64_t num_params = 0;
+  std::vector<model::ModelConfig> configs;
+  int64_t num_params = 0, weight_bytes = 0;
+  // Packed here, on every core, rather than by the engine: the budget below counts them.
+  auto pack_pool = std::make_unique<ThreadPool>(opt.threads);
   for (const auto& [name, dir] : ParseModelFlags(flags.GetAll("model"))) {
     auto model = model::Transformer::Load(dir);
     if (!model.ok()) return ReportStartupFailure(kProgram, model.status());
@@ -123,7 +142,10 @@ int main(int argc, char** argv) {
     if (!generation.ok()) return ReportStartupFailure(kProgram, generation.status());
     defaults.push_back(
         rollout::MakeSamplingDefaults(generation->has_value() ? &**generation : nullptr));
+    (*model)->PackInferenceWeights(pack_pool.get());
     num_params += (*model)->num_params();
+    weight_bytes += (*model)->WeightBytes();
+    configs.push_back((*model)->config());
     FW_LOG(INFO) << "model \"" << name << "\": " << dir << " (" << (*model)->num_params()
                  << " parameters" << (tok ? ", tokenizer" : ", no tokenizer")
                  << (generation->has_value() ? ", generation_config.json)" : ")");
@@ -131,15 +153,32 @@ int main(int argc, char** argv) {
     models.push_back({name, std::move(*model)});
     tokenizers.push_back(std::move(tok));
   }
+  pack_pool.reset();
   std::string register_token;
   if (auto f = flags.Get("register-token-file")) {
     auto t = rpc::ReadTokenFile(*f);
     if (!t.ok()) return ReportStartupFailure(kProgram, t.status());
     register_token = *t;
   }
+  auto budget = rollout::MemoryBudgetFromFlags(flags);
+  if (!budget.ok()) return ReportStartupFailure(kProgram, budget.status());
+  // The models share the budget: all their weights count, and a push to each may be staged at
+  // once.
+  auto plan = rollout::PlanKvCache({.config = configs[0],
+                                    .more_configs = {configs.begin() + 1, configs.end()},
+                                    .weight_bytes = weight_bytes,
+                                    .staging_bytes = weight_bytes,
+                                    .budget_bytes = *budget,
+                                    .block_size = opt.block_size,
+                                    .max_tokens_per_step = opt.max_tokens_per_step,
+                                    .max_running = opt.max_running,
+                                    .requested_blocks = *kv_blocks});
+  if (!plan.ok()) return ReportStartupFailure(kProgram, plan.status());
+  opt.kv_blocks = plan->blocks;
+  FW_LOG(INFO) << plan->summary;
 
   const std::string metrics_listen = *flags.Get("metrics-listen");
-  auto metrics_server = metrics::MetricsServer::Start(metrics_listen);
+  auto metrics_server = rpc::StartMetrics(*setup);
   if (!metrics_server.ok()) return ReportStartupFailure(kProgram, metrics_server.status());
   rollout::RolloutMetrics metrics(metrics_server->get());
   opt.on_step = [m = &metrics](double s, const rollout::EngineStats&) { m->ObserveStep(s); };
@@ -159,9 +198,11 @@ int main(int argc, char** argv) {
       defaults);
   // Weight pushes of large models arrive in chunks; bound a single message, not the stream.
   int port = 0;
-  auto server = rpc::StartServer(
-      kProgram, *flags.Get("listen"), {&service},
-      {.max_receive_message_bytes = 64 << 20, .max_send_message_bytes = 256 << 20}, &port);
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service},
+                                 {.max_receive_message_bytes = 64 << 20,
+                                  .max_send_message_bytes = 256 << 20,
+                                  .tls = setup->server_tls},
+                                 &port);
   if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
   AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
   FW_LOG(INFO) << "serving " << names.size() << " model(s), " << num_params << " parameters, "
@@ -174,7 +215,8 @@ int main(int argc, char** argv) {
         .address =
             rollout::AdvertisedAddress(flags.GetOr("advertise", ""), *flags.Get("listen"), port),
         .models = names,
-        .bearer_token = register_token});
+        .bearer_token = register_token,
+        .tls = setup->client_tls});
   }
 
   const int sig = WaitForStopSignal();

@@ -37,7 +37,9 @@ void Registration::Stop() {
 }
 
 void Registration::Run() {
-  auto stub = v1::FleetService::NewStub(rpc::MakeChannel(options_.learner));
+  rpc::ChannelOptions channel;
+  channel.tls = options_.tls;
+  auto stub = v1::FleetService::NewStub(rpc::MakeChannel(options_.learner, channel));
   v1::RegisterRolloutRequest request;
   request.set_address(options_.address);
   for (const auto& m : options_.models) request.add_models(m);

@@ -14,13 +14,16 @@
 #include <thread>
 #include <vector>
 
+#include "common/rpc/tls.h"
+
 namespace flywheel::rollout {
 
 struct RegistrationOptions {
   std::string learner;              // FleetService address, host:port
   std::string address;              // where the learner reaches this server
   std::vector<std::string> models;  // served model names, in order
-  std::string bearer_token;         // the learner's token ("" = none)
+  std::string bearer_token;         // the learner's admin token ("" = none)
+  rpc::ClientTls tls;               // TLS to the learner (plaintext when not enabled)
   // Longest wait between two registrations (the learner may ask for less).
   double heartbeat_seconds = 5.0;
 };

@@ -97,10 +97,11 @@ absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateReques
   if (tok != nullptr) {
     p.sampling.vocab_limit =
         std::min<int64_t>(tok->vocab_size(), engine_->config(p.model).vocab_size);
-    p.decode = [tok](const std::vector<int32_t>& ids) {
-      auto text = tok->Decode(ids);
-      return text.ok() ? *text : std::string();
+    p.token_bytes = [tok](int32_t id) {
+      auto bytes = tok->TokenBytes(id);
+      return bytes.ok() ? *bytes : std::string_view();
     };
+    p.strip_leading_space = tok->strips_leading_space();
   }
   return p;
 }
@@ -241,11 +242,9 @@ grpc::ServerUnaryReactor* RolloutService::CommitWeights(grpc::CallbackServerCont
   return reactor;
 }
 
-// Reads the chunk stream into a WeightStager; at the end hands the weights to the engine, which
-// swaps them in between two steps and then finishes the RPC.
-// Reads the chunk stream into a WeightStager (made for the model the first chunk names); at the
-// end hands the weights to the engine, which swaps them in between two steps (or only stages
-// them) and then finishes the RPC.
+// Reads the chunk stream into a WeightStager (made for the model the first chunk names, into the
+// buffer of that model's replaced weights when there is one); at the end hands the weights to the
+// engine, which swaps them in between two steps (or only stages them) and then finishes the RPC.
 class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::WeightChunk> {
  public:
   PushReactor(RolloutService* service, grpc::CallbackServerContext* context,
@@ -267,7 +266,8 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
         model_ = *model;
         model_name_ = chunk_.model();
         stage_only_ = chunk_.stage_only();
-        stager_ = std::make_unique<WeightStager>(service_->served_[model_].layout);
+        stager_ = std::make_unique<WeightStager>(service_->served_[model_].layout,
+                                                 service_->engine_->TakeStagingBuffer(model_));
       } else if (chunk_.model() != model_name_) {
         return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    absl::StrCat("chunk for model \"", chunk_.model(),

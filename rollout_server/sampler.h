@@ -53,8 +53,12 @@ class Sampler {
                       int64_t sample_index, int64_t position);
 
  private:
-  std::vector<int32_t> order_;
+  struct Candidate {
+    double p;
+    int32_t id;
+  };
   std::vector<double> probs_;
+  std::vector<Candidate> cand_;
 };
 
 }  // namespace flywheel::rollout

@@ -1,7 +1,7 @@
 #include "rollout_server/weight_stager.h"
 
 #include <cmath>
-#include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/crc32c.h"
@@ -9,8 +9,12 @@
 
 namespace flywheel::rollout {
 
-WeightStager::WeightStager(const model::ParameterLayout& layout)
-    : layout_(layout), params_(layout.num_params()), received_(layout.tensors().size(), 0) {}
+WeightStager::WeightStager(const model::ParameterLayout& layout, std::vector<float> buffer)
+    : layout_(layout), params_(std::move(buffer)), received_(layout.tensors().size(), 0) {
+  if (static_cast<int64_t>(params_.size()) != layout.num_params()) {
+    params_.assign(layout.num_params(), 0.0f);
+  }
+}
 
 absl::Status WeightStager::Add(int64_t version, const std::string& tensor, int64_t offset,
                                const std::string& data, uint32_t crc32c) {
@@ -39,12 +43,13 @@ absl::Status WeightStager::Add(int64_t version, const std::string& tensor, int64
         "tensor \"", tensor, "\" of shape ", model::ShapeToString(t.shape), " (", t.numel * 4,
         " bytes): chunk [", offset, ", ", offset + size, ") does not fit (wrong shape?)")));
   }
-  if (Crc32c(data.data(), data.size()) != crc32c) {
+  // Checked while stored, in one pass over the bytes: a bad chunk fails the whole push, so what
+  // it wrote into the staging buffer is never published.
+  if (Crc32cCopy(reinterpret_cast<char*>(params_.data() + t.offset) + offset, data.data(),
+                 data.size()) != crc32c) {
     return fail(absl::DataLossError(
         absl::StrCat("tensor \"", tensor, "\": checksum mismatch in chunk at byte ", offset)));
   }
-  std::memcpy(reinterpret_cast<char*>(params_.data() + t.offset) + offset, data.data(),
-              data.size());
   received_[index] += size;
   bytes_ += size;
   return absl::OkStatus();

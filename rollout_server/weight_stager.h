@@ -17,7 +17,9 @@ namespace flywheel::rollout {
 
 class WeightStager {
  public:
-  explicit WeightStager(const model::ParameterLayout& layout);
+  // Stages into `buffer` when it holds exactly the layout's parameters (a recycled buffer, whose
+  // old contents are all overwritten before Finish succeeds), else into a fresh allocation.
+  explicit WeightStager(const model::ParameterLayout& layout, std::vector<float> buffer = {});
 
   // Copies one chunk into the staging buffer. `data` is little-endian float32 bytes at byte
   // `offset` of `tensor`. InvalidArgument (or DataLoss for a checksum mismatch) on any problem;

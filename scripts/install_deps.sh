@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libsqlite3-dev libyaml-cpp-dev
   libopenblas-dev
   python3-torch python3-numpy python3-jinja2
+  openssl                      # test certificates for the TLS tests
+  clang libclang-rt-14-dev     # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
   # Tests only: headless Chromium draws the Prometheus console (tests/learner_daemon/dashboard_test).
   chromium
 )

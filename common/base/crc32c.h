@@ -11,4 +11,8 @@ namespace flywheel {
 // it (reflected polynomial 0x82F63B78, inverted in and out).
 uint32_t Crc32c(const void* data, size_t size, uint32_t crc = 0);
 
+// Copies size bytes from src to dst (which must not overlap) and returns their CRC-32C,
+// continuing from crc, in one pass: a received chunk is checked while it is stored.
+uint32_t Crc32cCopy(void* dst, const void* src, size_t size, uint32_t crc = 0);
+
 }  // namespace flywheel

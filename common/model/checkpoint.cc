@@ -181,8 +181,25 @@ absl::StatusOr<ModelConfig> PresetConfig(const std::string& name) {
     c.intermediate_size = 704;
     c.max_position_embeddings = 1024;
     c.tie_word_embeddings = false;
+  } else if (name == "qwen3-0.6b") {
+    // Qwen3-0.6B's architecture (its config.json): 0.6B parameters, the real 151,936-token
+    // vocabulary, grouped-query attention with per-head q/k norms, tied embeddings.
+    c.model_type = "qwen3";
+    c.attention_bias = false;
+    c.qk_norm = true;
+    c.rope_theta = 1000000.0;
+    c.vocab_size = 151936;
+    c.hidden_size = 1024;
+    c.num_layers = 28;
+    c.num_heads = 16;
+    c.num_kv_heads = 8;
+    c.head_dim = 128;
+    c.intermediate_size = 3072;
+    c.max_position_embeddings = 40960;
+    c.tie_word_embeddings = true;
   } else {
-    return absl::NotFoundError(absl::StrCat("unknown preset '", name, "' (tiny, small)"));
+    return absl::NotFoundError(
+        absl::StrCat("unknown preset '", name, "' (tiny, small, qwen3-0.6b)"));
   }
   return c;
 }

@@ -34,6 +34,15 @@ absl::StatusOr<double> GetDouble(const json& j, const char* key, double fallback
   return it->get<double>();
 }
 
+absl::StatusOr<std::string> GetString(const json& j, const char* key, const char* fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::string(fallback);
+  if (!it->is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("config.json: \"", key, "\" must be a string"));
+  }
+  return it->get<std::string>();
+}
+
 absl::StatusOr<bool> GetBool(const json& j, const char* key, bool fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
@@ -88,7 +97,7 @@ absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text) {
     return absl::InvalidArgumentError("config.json: not a JSON object");
   }
   ModelConfig c;
-  c.model_type = j.value("model_type", std::string("llama"));
+  ASSIGN_OR_RETURN(c.model_type, GetString(j, "model_type", "llama"));
   if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2" &&
       c.model_type != "qwen3") {
     return absl::InvalidArgumentError(absl::StrCat("config.json: unsupported model_type \"",

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -16,7 +18,9 @@ namespace flywheel::model {
 
 class KvCache {
  public:
-  // Allocates num_blocks blocks of block_size tokens for every layer (zero-filled).
+  // Reserves num_blocks blocks of block_size tokens for every layer. The memory reads as zeros
+  // and becomes resident only as blocks are written (the operating system maps zero pages on
+  // first touch), so a large cache starts in no time and costs what it holds.
   KvCache(const ModelConfig& config, int64_t num_blocks, int64_t block_size);
   KvCache(const KvCache&) = delete;
   KvCache& operator=(const KvCache&) = delete;
@@ -26,8 +30,8 @@ class KvCache {
   int64_t row_floats() const { return row_floats_; }  // KVH * D floats per token row
 
   // Block `block` of layer `layer`: (block_size, KVH, D) floats.
-  float* k(int64_t layer, int64_t block) { return k_.data() + Index(layer, block); }
-  float* v(int64_t layer, int64_t block) { return v_.data() + Index(layer, block); }
+  float* k(int64_t layer, int64_t block) { return k_.get() + Index(layer, block); }
+  float* v(int64_t layer, int64_t block) { return v_.get() + Index(layer, block); }
 
   // Copies block `from` into block `to` in every layer (copy-on-write of a shared block).
   void CopyBlock(int64_t from, int64_t to);
@@ -36,8 +40,11 @@ class KvCache {
   int64_t Index(int64_t layer, int64_t block) const {
     return (layer * num_blocks_ + block) * block_size_ * row_floats_;
   }
+  struct FreeDeleter {
+    void operator()(float* p) const { std::free(p); }
+  };
   int64_t num_layers_, num_blocks_, block_size_, row_floats_;
-  std::vector<float> k_, v_;  // (L, num_blocks, block_size, KVH, D)
+  std::unique_ptr<float[], FreeDeleter> k_, v_;  // (L, num_blocks, block_size, KVH, D), calloc'd
 };
 
 // One sequence's part of an incremental forward: new tokens at positions pos0 .. pos0+n-1.

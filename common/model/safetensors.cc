@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -250,18 +251,28 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
   uint8_t len[8];
   for (int i = 0; i < 8; ++i)
     len[i] = static_cast<uint8_t>(static_cast<uint64_t>(text.size()) >> (8 * i));
-  bool ok =
-      std::fwrite(len, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  int err = 0;  // errno of the first failure: later calls may overwrite errno
+  auto check = [&](bool ok) {
+    if (!ok && err == 0) err = errno != 0 ? errno : EIO;
+    return ok;
+  };
+  errno = 0;
+  bool ok = check(std::fwrite(len, 1, 8, f) == 8) &&
+            check(std::fwrite(text.data(), 1, text.size(), f) == text.size());
   for (const auto& t : tensors) {
     int64_t numel = 1;
     for (int64_t d : t.shape) numel *= d;
-    ok = ok && std::fwrite(t.data, 4, numel, f) == static_cast<size_t>(numel);
+    ok = ok && check(std::fwrite(t.data, 4, numel, f) == static_cast<size_t>(numel));
   }
-  ok = ok && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  ok = ok && check(std::fflush(f) == 0) && check(::fsync(fileno(f)) == 0);
+  ok = check(std::fclose(f) == 0) && ok;
+  ok = ok && check(std::rename(tmp.c_str(), path.c_str()) == 0);
+  if (!ok) {
     std::remove(tmp.c_str());
-    return absl::InternalError(absl::StrCat("writing ", path, " failed: ", std::strerror(errno)));
+    const std::string why = absl::StrCat("writing ", path, " failed: ", std::strerror(err));
+    // A full disk or a file-size limit is a resource problem the operator can fix.
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT) return absl::ResourceExhaustedError(why);
+    return absl::InternalError(why);
   }
   return absl::OkStatus();
 }

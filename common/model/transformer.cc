@@ -77,6 +77,14 @@ void Transformer::PackInferenceWeights(ThreadPool* pool) {
   pack_linear_weight(&packed_lm_head_, P + layout_.lm_head(), c.hidden_size, c.vocab_size, pool);
 }
 
+int64_t Transformer::WeightBytes() const {
+  int64_t bytes = static_cast<int64_t>(params_.size() * sizeof(float)) + packed_lm_head_.bytes();
+  for (const PackedLayer& p : packed_) {
+    bytes += p.qkv.bytes() + p.o.bytes() + p.gate_up.bytes() + p.down.bytes();
+  }
+  return bytes;
+}
+
 absl::Status Transformer::ValidateSequences(const std::vector<std::vector<int32_t>>& seqs) const {
   for (size_t s = 0; s < seqs.size(); ++s) {
     RETURN_IF_ERROR(ValidateTokens(config_, seqs[s], 0, absl::StrCat("sequence ", s)));
@@ -102,6 +110,58 @@ void Transformer::LmHead(float* out, const Activations& a, int64_t r0, int64_t r
          packed_.empty() ? nullptr : &packed_lm_head_, pool);
 }
 
+void Transformer::AttendSegments(const std::vector<Segment>& segments, int64_t l, KvCache* cache,
+                                 LayerActivations* la, ThreadPool* pool) const {
+  const ModelConfig& c = config_;
+  const int64_t H = c.num_heads, KVH = c.num_kv_heads, D = c.head_dim, KVD = c.kv_dim();
+  // Block pointers of every segment, in one array: with a cache, its block table; without, the
+  // segment's own contiguous rows as a single block.
+  int64_t n_ptrs = 0;
+  for (const Segment& seg : segments) {
+    n_ptrs +=
+        cache == nullptr ? 1 : (seg.pos0 + seg.T + cache->block_size() - 1) / cache->block_size();
+  }
+  thread_local std::vector<const float*> k_ptrs, v_ptrs;
+  thread_local std::vector<AttentionSegment> att;
+  k_ptrs.resize(n_ptrs);
+  v_ptrs.resize(n_ptrs);
+  att.resize(segments.size());
+  int64_t next = 0;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    const Segment& seg = segments[s];
+    const float* k_own = la->k.data() + seg.row0 * KVD;
+    const float* v_own = la->v.data() + seg.row0 * KVD;
+    AttentionSegment& as = att[s];
+    as.row0 = seg.row0;
+    as.T = seg.T;
+    as.pos0 = seg.pos0;
+    as.kv = KvView{k_ptrs.data() + next, v_ptrs.data() + next, 0, KVD};
+    if (cache == nullptr) {
+      k_ptrs[next] = k_own;
+      v_ptrs[next] = v_own;
+      as.kv.block_size = std::max<int64_t>(seg.T, 1);
+      ++next;
+      continue;
+    }
+    const int64_t bs = cache->block_size();
+    for (int64_t t = 0; t < seg.T; ++t) {  // Store the new rows, then attend through the cache.
+      const int64_t p = seg.pos0 + t;
+      const int32_t blk = seg.block_table[p / bs];
+      std::memcpy(cache->k(l, blk) + (p % bs) * KVD, k_own + t * KVD, KVD * sizeof(float));
+      std::memcpy(cache->v(l, blk) + (p % bs) * KVD, v_own + t * KVD, KVD * sizeof(float));
+    }
+    const int64_t nblk = (seg.pos0 + seg.T + bs - 1) / bs;
+    for (int64_t b = 0; b < nblk; ++b) {
+      k_ptrs[next + b] = cache->k(l, seg.block_table[b]);
+      v_ptrs[next + b] = cache->v(l, seg.block_table[b]);
+    }
+    as.kv.block_size = bs;
+    next += nblk;
+  }
+  attention_forward_segments(la->attn_out.data(), la->q.data(), att.data(),
+                             static_cast<int64_t>(att.size()), H, KVH, D, pool);
+}
+
 void Transformer::ForwardRows(const std::vector<Segment>& segments, bool save, KvCache* cache,
                               Activations* a, ThreadPool* pool) const {
   using internal::Grow;
@@ -122,7 +182,6 @@ void Transformer::ForwardRows(const std::vector<Segment>& segments, bool save, K
   const int64_t att_total = a->att_start.empty() ? 0 : a->att_start.back();
 
   embedding_forward(resid(0), a->tokens.data(), P + layout_.embed(), N, C);
-  std::vector<const float*> k_blocks, v_blocks;
   for (int64_t l = 0; l < L; ++l) {
     LayerActivations& la = a->layers[save ? l : 0];
     const LayerOffsets& o = layout_.layer(l);
@@ -161,33 +220,18 @@ void Transformer::ForwardRows(const std::vector<Segment>& segments, bool save, K
     rope_forward(la.q.data(), la.q.data(), a->positions.data(), rope_, N, H, D);
     rope_forward(la.k.data(), la.k.data(), a->positions.data(), rope_, N, KVH, D);
 
-    for (size_t s = 0; s < segments.size(); ++s) {
-      const Segment& seg = segments[s];
-      KvView kv;
-      const float* k_own = la.k.data() + seg.row0 * KVD;
-      const float* v_own = la.v.data() + seg.row0 * KVD;
-      if (cache == nullptr) {
-        kv = KvView{&k_own, &v_own, std::max<int64_t>(seg.T, 1), KVD};
-      } else {
-        const int64_t bs = cache->block_size();
-        for (int64_t t = 0; t < seg.T; ++t) {  // Store the new rows, then attend through the cache.
-          const int64_t p = seg.pos0 + t;
-          const int32_t blk = seg.block_table[p / bs];
-          std::memcpy(cache->k(l, blk) + (p % bs) * KVD, k_own + t * KVD, KVD * sizeof(float));
-          std::memcpy(cache->v(l, blk) + (p % bs) * KVD, v_own + t * KVD, KVD * sizeof(float));
-        }
-        const int64_t nblk = (seg.pos0 + seg.T + bs - 1) / bs;
-        k_blocks.resize(nblk);
-        v_blocks.resize(nblk);
-        for (int64_t b = 0; b < nblk; ++b) {
-          k_blocks[b] = cache->k(l, seg.block_table[b]);
-          v_blocks[b] = cache->v(l, seg.block_table[b]);
-        }
-        kv = KvView{k_blocks.data(), v_blocks.data(), bs, KVD};
+    if (keep_att) {
+      // Training: each sequence attends within itself and keeps its probabilities for backward.
+      for (size_t s = 0; s < segments.size(); ++s) {
+        const Segment& seg = segments[s];
+        const float* k_own = la.k.data() + seg.row0 * KVD;
+        const float* v_own = la.v.data() + seg.row0 * KVD;
+        const KvView kv{&k_own, &v_own, std::max<int64_t>(seg.T, 1), KVD};
+        attention_forward(la.attn_out.data() + seg.row0 * HD, la.att.data() + a->att_start[s],
+                          la.q.data() + seg.row0 * HD, kv, seg.pos0, seg.T, H, KVH, D, pool);
       }
-      attention_forward(la.attn_out.data() + seg.row0 * HD,
-                        keep_att ? la.att.data() + a->att_start[s] : nullptr,
-                        la.q.data() + seg.row0 * HD, kv, seg.pos0, seg.T, H, KVH, D, pool);
+    } else {
+      AttendSegments(segments, l, cache, &la, pool);
     }
 
     float* xm = a->resid_mid.data() + (save ? l : 0) * N * C;
@@ -253,13 +297,16 @@ absl::Status Transformer::Forward(const std::vector<std::vector<int32_t>>& seqs,
 
 absl::Status Transformer::ForwardIncremental(const std::vector<SeqStep>& steps, bool all_logits,
                                              KvCache* cache, IncrementalResult* result,
-                                             ThreadPool* pool) const {
+                                             ThreadPool* pool, Activations* scratch) const {
   if (cache == nullptr) return absl::InvalidArgumentError("ForwardIncremental needs a KV cache");
   const int64_t V = config_.vocab_size, bs = cache->block_size();
   if (cache->row_floats() != config_.kv_dim()) {
     return absl::InvalidArgumentError("KV cache was built for a different model shape");
   }
-  Activations a;
+  Activations local;
+  Activations& a = scratch != nullptr ? *scratch : local;
+  a.tokens.clear();
+  a.positions.clear();
   std::vector<Segment> segments;
   for (size_t s = 0; s < steps.size(); ++s) {
     const SeqStep& st = steps[s];
@@ -295,14 +342,13 @@ absl::Status Transformer::ForwardIncremental(const std::vector<SeqStep>& steps, 
     LmHead(result->logits.data(), a, 0, static_cast<int64_t>(a.tokens.size()), pool);
     return absl::OkStatus();
   }
-  // Only each step's last row is needed: gather those rows so the LM head runs once on S rows.
+  // Only each step's last row is needed: gather those rows (in place: row s <= its last row) so
+  // the LM head runs once on S rows.
   const int64_t C = config_.hidden_size, S = static_cast<int64_t>(segments.size());
-  std::vector<float> last(S * C);
   for (int64_t s = 0; s < S; ++s) {
     const int64_t row = segments[s].row0 + segments[s].T - 1;
-    std::memcpy(last.data() + s * C, a.lnf.data() + row * C, C * sizeof(float));
+    if (row != s) std::memcpy(a.lnf.data() + s * C, a.lnf.data() + row * C, C * sizeof(float));
   }
-  a.lnf.swap(last);
   result->logits.resize(S * V);
   LmHead(result->logits.data(), a, 0, S, pool);
   return absl::OkStatus();

@@ -57,6 +57,9 @@ class Transformer {
   const ParameterLayout& layout() const { return layout_; }
   int64_t num_params() const { return layout_.num_params(); }
   const float* params() const { return params_.data(); }
+  // Moves the weights out, so that their memory can hold the next ones (a rollout server's
+  // staging buffer); the model must not be used afterwards.
+  std::vector<float> ReleaseParams() && { return std::move(params_); }
   // Write access to the weights; drops any packed inference weights (they would be stale).
   float* mutable_params();
   // Exchanges the weights with *params in O(1) (an in-flight weight update). InvalidArgument
@@ -82,14 +85,19 @@ class Transformer {
   // KV-cached forward of new tokens for several sequences at once (prefills and decode steps can
   // be mixed). Writes the new tokens' keys and values into cache and returns next-token logits.
   // InvalidArgument on bad ids, positions past the context, or block tables that are too short or
-  // name blocks outside the cache.
+  // name blocks outside the cache. scratch (may be null) holds the step's activations; a caller
+  // that passes the same one every step allocates nothing after the first steps.
   absl::Status ForwardIncremental(const std::vector<SeqStep>& steps, bool all_logits,
-                                  KvCache* cache, IncrementalResult* result,
-                                  ThreadPool* pool) const;
+                                  KvCache* cache, IncrementalResult* result, ThreadPool* pool,
+                                  Activations* scratch = nullptr) const;
+
+  // Bytes the weights occupy in memory: the parameters plus their packed copies, if any.
+  int64_t WeightBytes() const;
 
   // Packs the linear weights once for the small-batch decode GEMMs (bit-identical results, less
   // memory traffic per step). Call again after changing the weights.
   void PackInferenceWeights(ThreadPool* pool);
+  bool has_packed_weights() const { return !packed_.empty(); }
 
  private:
   struct PackedLayer {
@@ -110,6 +118,11 @@ class Transformer {
   // attention reads them back through the block table. Leaves the final normed rows in acts->lnf.
   void ForwardRows(const std::vector<Segment>& segments, bool save, KvCache* cache,
                    Activations* acts, ThreadPool* pool) const;
+  // Attention of layer l for every segment in one batched call (attention_forward_segments); with
+  // a cache, first stores the segments' new keys and values in it. For inference only (no
+  // probabilities kept).
+  void AttendSegments(const std::vector<Segment>& segments, int64_t l, KvCache* cache,
+                      LayerActivations* la, ThreadPool* pool) const;
   // out (N, OC) = in (N, C) · W(offset)ᵀ (+ bias); uses the packed copy when there is one.
   void Linear(float* out, const float* in, int64_t weight_offset, int64_t bias_offset, int64_t N,
               int64_t C, int64_t OC, const kernels::PackedMatrix* packed, ThreadPool* pool) const;

@@ -25,15 +25,19 @@ absl::Status CheckBearer(const grpc::ServerContextBase& context, const std::stri
   const auto& md = context.client_metadata();
   auto it = md.find("authorization");
   if (it == md.end()) return absl::UnauthenticatedError("missing authorization: Bearer <token>");
-  const std::string got(it->second.data(), it->second.size());
-  const std::string want = "Bearer " + expected;
-  // Constant-time comparison: the time taken must not reveal how much of the token matched.
-  unsigned diff = got.size() != want.size();
-  for (size_t i = 0; i < want.size(); ++i)
-    diff |= static_cast<unsigned char>(i < got.size() ? got[i] : 0) ^
-            static_cast<unsigned char>(want[i]);
-  if (diff != 0) return absl::UnauthenticatedError("invalid bearer token");
+  const std::string_view got(it->second.data(), it->second.size());
+  if (!ConstantTimeEquals(got, "Bearer " + expected)) {
+    return absl::UnauthenticatedError("invalid bearer token");
+  }
   return absl::OkStatus();
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned diff = a.size() != b.size();
+  for (size_t i = 0; i < b.size(); ++i) {
+    diff |= static_cast<unsigned char>(i < a.size() ? a[i] : 0) ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0;
 }
 
 void AddBearer(grpc::ClientContext* context, const std::string& token) {

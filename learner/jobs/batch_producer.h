@@ -4,8 +4,12 @@
 // runs up to A steps ahead of the learner's updates (A = 0: strictly on-policy, one batch at a
 // time).
 //
-// Thread safety: Take, Pushed and Stop are called from the job's thread; `produce` runs on the
-// producer's own thread.
+// The job decides when weights are pushed. In the exact mode it pushes the policy of step v only
+// after WaitProduced(v + A) (the last batch that the policy of step v - 1 samples), so every batch
+// is sampled with exactly one policy; in the in-flight mode it pushes at once.
+//
+// Thread safety: Take, WaitProduced, Pushed and Stop are called from the job's thread; `produce`
+// runs on the producer's own thread.
 #pragma once
 
 #include <atomic>
@@ -39,6 +43,10 @@ class BatchProducer {
   // turns true first (checked every 100 ms); a failed production is returned as its error, and
   // the producer produces nothing after it.
   absl::StatusOr<Batch> Take(int64_t step, const std::atomic<bool>* abort);
+  // Waits until the production of every step up to `step` (or the last step, if smaller) has
+  // ended, successfully or not (a failure is reported by Take). Cancelled when *abort turns true
+  // first; OK at once when production has stopped.
+  absl::Status WaitProduced(int64_t step, const std::atomic<bool>* abort);
   // The policy of `step` is on the rollout servers: batches waiting for it may start.
   void Pushed(int64_t step);
   // Ends production: a batch in progress is cancelled. Idempotent.
@@ -48,11 +56,14 @@ class BatchProducer {
   void Run(int64_t first, int64_t last);
 
   const int64_t max_async_steps_;
+  const int64_t last_;
   const ProduceFn produce_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int64_t pushed_step_;                             // guarded by mu_
-  bool stop_ = false;                               // guarded by mu_
+  int64_t pushed_step_;       // guarded by mu_
+  bool stop_ = false;         // guarded by mu_
+  bool ended_ = false;        // the thread has returned; guarded by mu_
+  int64_t produced_through_;  // every step <= this one is produced; guarded by mu_
   std::map<int64_t, absl::StatusOr<Batch>> ready_;  // guarded by mu_
   std::atomic<bool> cancel_{false};
   std::thread thread_;

@@ -1,20 +1,29 @@
 #include "learner/jobs/fleet_service.h"
 
 #include "common/base/logging.h"
-#include "common/rpc/auth.h"
 #include "common/rpc/status.h"
 
 namespace flywheel::learner {
 
-FleetServiceImpl::FleetServiceImpl(FleetRegistry* registry, std::string auth_token)
-    : registry_(registry), auth_token_(std::move(auth_token)) {}
+FleetServiceImpl::FleetServiceImpl(FleetRegistry* registry, Tenants tenants)
+    : registry_(registry), tenants_(std::move(tenants)) {}
+
+grpc::Status FleetServiceImpl::CheckAdmin(const grpc::CallbackServerContext& context) const {
+  auto caller = tenants_.Authenticate(context);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
+  if (!caller->admin) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "only the admin's token may register or deregister rollout servers");
+  }
+  return grpc::Status::OK;
+}
 
 grpc::ServerUnaryReactor* FleetServiceImpl::Register(grpc::CallbackServerContext* context,
                                                      const v1::RegisterRolloutRequest* request,
                                                      v1::RegisterRolloutResponse* response) {
   auto* reactor = context->DefaultReactor();
-  if (absl::Status s = rpc::CheckBearer(*context, auth_token_); !s.ok()) {
-    reactor->Finish(rpc::ToGrpc(s));
+  if (grpc::Status s = CheckAdmin(*context); !s.ok()) {
+    reactor->Finish(s);
     return reactor;
   }
   if (request->address().empty()) {
@@ -34,8 +43,8 @@ grpc::ServerUnaryReactor* FleetServiceImpl::Deregister(grpc::CallbackServerConte
                                                        const v1::DeregisterRolloutRequest* request,
                                                        v1::DeregisterRolloutResponse*) {
   auto* reactor = context->DefaultReactor();
-  if (absl::Status s = rpc::CheckBearer(*context, auth_token_); !s.ok()) {
-    reactor->Finish(rpc::ToGrpc(s));
+  if (grpc::Status s = CheckAdmin(*context); !s.ok()) {
+    reactor->Finish(s);
     return reactor;
   }
   if (registry_->Deregister(request->address())) {

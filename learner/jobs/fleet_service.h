@@ -1,6 +1,7 @@
 // FleetService over gRPC's callback API: rollout servers started with --register announce
 // themselves here, and jobs whose spec lists "registered" take them up (FleetRegistry,
-// RolloutPool). Register and Deregister need the learner's bearer token when it has one.
+// RolloutPool). With tenants (the learner's --auth-token-file), Register and Deregister need the
+// admin's token: registered servers serve every tenant's "registered" jobs.
 //
 // Thread safety: gRPC calls the methods from its own threads; the registry is thread-safe.
 #pragma once
@@ -8,14 +9,15 @@
 #include <string>
 
 #include "flywheel/v1/fleet.grpc.pb.h"
+#include "learner/jobs/tenants.h"
 #include "learner/servers/fleet_registry.h"
 
 namespace flywheel::learner {
 
 class FleetServiceImpl final : public v1::FleetService::CallbackService {
  public:
-  // registry must outlive the service. auth_token: "" = none.
-  FleetServiceImpl(FleetRegistry* registry, std::string auth_token);
+  // registry must outlive the service. tenants: who may call (default: no authentication).
+  FleetServiceImpl(FleetRegistry* registry, Tenants tenants = {});
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
                                      const v1::RegisterRolloutRequest* request,
@@ -28,8 +30,11 @@ class FleetServiceImpl final : public v1::FleetService::CallbackService {
                                  v1::ListRolloutResponse* response) override;
 
  private:
+  // OK for the admin; Unauthenticated or PermissionDenied otherwise.
+  grpc::Status CheckAdmin(const grpc::CallbackServerContext& context) const;
+
   FleetRegistry* const registry_;
-  const std::string auth_token_;
+  const Tenants tenants_;
 };
 
 }  // namespace flywheel::learner

@@ -18,19 +18,20 @@ bool IsTerminal(v1::JobState state) {
 JobBoard::JobBoard(JobStore* store, JobEvents* events, LearnerMetrics* metrics)
     : store_(store), events_(events), metrics_(metrics) {}
 
-absl::StatusOr<v1::Job> JobBoard::Create(const v1::JobSpec& spec) {
+absl::StatusOr<v1::Job> JobBoard::Create(const v1::JobSpec& spec, const std::string& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
   auto id = store_->NewJobId();
   if (!id.ok()) return id.status();
   v1::Job job;
   job.set_id(*id);
   *job.mutable_spec() = spec;
+  job.set_tenant(tenant);
   job.set_state(v1::JOB_STATE_QUEUED);
   job.set_created_unix(NowUnix());
   job.set_updated_unix(job.created_unix());
   if (absl::Status s = store_->Put(job); !s.ok()) return s;
   live_[job.id()] = job;
-  if (metrics_ != nullptr) metrics_->SetJobState(job.id(), job.state());
+  if (metrics_ != nullptr) metrics_->SetJobState(job);
   v1::JobEvent event;
   *event.mutable_job() = job;
   event.set_message("queued");
@@ -56,7 +57,7 @@ absl::StatusOr<v1::Job> JobBoard::Update(const std::string& id,
     FW_LOG(ERROR) << "job " << id << ": cannot persist the record: " << s;
   }
   live_[id] = *job;
-  if (metrics_ != nullptr) metrics_->SetJobState(id, job->state());
+  if (metrics_ != nullptr) metrics_->SetJobState(*job);
   if (!message.empty()) FW_LOG(INFO) << "job " << id << ": " << message;
   v1::JobEvent event;
   *event.mutable_job() = *job;

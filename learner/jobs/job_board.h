@@ -30,8 +30,9 @@ class JobBoard {
   JobBoard(const JobBoard&) = delete;
   JobBoard& operator=(const JobBoard&) = delete;
 
-  // Records a new QUEUED job with `spec` under a fresh id and announces it ("queued").
-  absl::StatusOr<v1::Job> Create(const v1::JobSpec& spec);
+  // Records a new QUEUED job with `spec` of `tenant` ("" = none) under a fresh id and announces
+  // it ("queued").
+  absl::StatusOr<v1::Job> Create(const v1::JobSpec& spec, const std::string& tenant = "");
 
   // Applies `edit` to job `id`'s record, stamps updated_unix, persists it, sets the state gauge and
   // publishes an event carrying the record, `message` (may be empty) and `metrics` (may be null).

@@ -19,8 +19,9 @@ v1::JobSpec WithDefaults(v1::JobSpec spec) {
   return spec;
 }
 
-// A failed teacher server is tried again after this long (it has no weights to miss).
-constexpr double kTeacherRecoverSeconds = 5.0;
+// A failed teacher server is tried again after this long, doubling up to 10 s (it has no weights
+// to miss).
+constexpr double kTeacherRecoverSeconds = 0.5;
 
 }  // namespace
 
@@ -134,6 +135,7 @@ absl::Status JobRunner::Setup() {
     pool.servers.assign(spec_.rollout_servers().begin(), spec_.rollout_servers().end());
     pool.model = spec_.rollout_model();
     pool.bearer_token = env_.server_token;
+    pool.tls = env_.server_tls;
     pool.timeout_seconds = timeout;
     pool.on_event = on_event;
     pool.registry = env_.registry;
@@ -142,13 +144,16 @@ absl::Status JobRunner::Setup() {
   if (spec_.reward_servers_size() > 0) {
     rewards_ = std::make_unique<RewardPool>(
         std::vector<std::string>(spec_.reward_servers().begin(), spec_.reward_servers().end()),
-        timeout, on_event);
+        env_.server_tls, timeout, spec_.max_server_outage_seconds(), on_event);
   }
   if (opd && !SelfTeacher(spec_)) {
     const auto& t = spec_.distill().teacher_servers();
-    teachers_ = std::make_unique<RolloutPool>(std::vector<std::string>(t.begin(), t.end()),
-                                              /*bearer_token=*/"", timeout, on_event,
-                                              "teacher server", kTeacherRecoverSeconds);
+    teachers_ = std::make_unique<RolloutPool>(
+        std::vector<std::string>(t.begin(), t.end()),
+        /*bearer_token=*/"", env_.server_tls, timeout, on_event,
+        ReplicaSet::Options{.kind = "teacher server",
+                            .recover_after_seconds = kTeacherRecoverSeconds,
+                            .max_outage_seconds = spec_.max_server_outage_seconds()});
   }
 
   model::ModelWeights weights;
@@ -174,6 +179,9 @@ absl::Status JobRunner::Setup() {
     step_ = ckpt->state.step;
     eval_accuracy_ = ckpt->state.eval_accuracy;
     initial_eval_accuracy_ = ckpt->state.initial_eval_accuracy;
+    restored_policies_ = std::move(ckpt->earlier_policies);
+    // A corrupt newer checkpoint is the user's to know about: the run repeats its steps.
+    for (const std::string& why : ckpt->skipped) Event(absl::StrCat(why, "; skipped"));
     solved_ =
         std::set<int64_t>(ckpt->state.solved_targets.begin(), ckpt->state.solved_targets.end());
     Event(absl::StrCat("resuming from ", ckpt->dir, " at step ", step_));
@@ -194,9 +202,12 @@ absl::Status JobRunner::Setup() {
 }
 
 absl::StatusOr<double> JobRunner::PushPolicy(int64_t step) {
+  return PushWeights(trainer_->policy(), step);
+}
+
+absl::StatusOr<double> JobRunner::PushWeights(const model::Transformer& p, int64_t step) {
   if (!rollouts_) return 0.0;
   const auto t0 = std::chrono::steady_clock::now();
-  const model::Transformer& p = trainer_->policy();
   RETURN_IF_ERROR(rollouts_->PushAll(p.layout(), p.params(), version_base_ + step).status());
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -226,7 +237,7 @@ absl::Status JobRunner::Evaluate(int64_t step, v1::StepMetrics* metrics) {
   return absl::OkStatus();
 }
 
-absl::Status JobRunner::Checkpoint(int64_t step, int64_t data_cursor) {
+absl::Status JobRunner::Checkpoint(int64_t step, int64_t data_cursor, bool last) {
   TrainerState state;
   state.step = step;
   state.optimizer_step = trainer_->step();
@@ -236,11 +247,21 @@ absl::Status JobRunner::Checkpoint(int64_t step, int64_t data_cursor) {
   state.initial_eval_accuracy = initial_eval_accuracy_;
   state.solved_targets.assign(solved_.begin(), solved_.end());
   const model::Transformer& p = trainer_->policy();
-  ASSIGN_OR_RETURN(std::string dir,
-                   WriteCheckpoint(checkpoint_root_, p.config(), p.params(), trainer_->adam_m(),
-                                   trainer_->adam_v(), state, spec_.policy_model_dir()));
-  Update([&](v1::Job* j) { j->set_checkpoint(dir); },
-         absl::StrCat("checkpoint of step ", step, " written to ", dir));
+  const bool exact = spec_.async_mode() == kAsyncExact && snapshots_ != nullptr;
+  auto dir = WriteCheckpoint(checkpoint_root_, p.config(), p.params(), trainer_->adam_m(),
+                             trainer_->adam_v(), state, spec_.policy_model_dir(),
+                             exact ? snapshots_->Before(step) : std::map<int64_t, const float*>());
+  if (!dir.ok()) {
+    const std::string failed =
+        absl::StrCat("checkpoint of step ", step, " failed: ", dir.status().message());
+    if (last) return absl::Status(dir.status().code(), failed);  // Run() names the last good one
+    const std::string good = CheckpointOfRecord();
+    Event(absl::StrCat(failed, good.empty() ? "; no earlier checkpoint" : "; the last good one is ",
+                       good, "; training goes on and tries again at the next checkpoint"));
+    return absl::OkStatus();
+  }
+  Update([&](v1::Job* j) { j->set_checkpoint(*dir); },
+         absl::StrCat("checkpoint of step ", step, " written to ", *dir));
   return absl::OkStatus();
 }
 
@@ -267,7 +288,7 @@ absl::Status JobRunner::FinishStep(int64_t step, int64_t data_cursor, bool pushe
       },
       "", m);
   if (step % spec_.checkpoint_interval() == 0 || last) {
-    RETURN_IF_ERROR(Checkpoint(step, data_cursor));
+    RETURN_IF_ERROR(Checkpoint(step, data_cursor, last));
   }
   return absl::OkStatus();
 }

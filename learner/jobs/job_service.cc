@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/logging.h"
-#include "common/rpc/auth.h"
 #include "common/rpc/status.h"
 #include "learner/jobs/job_spec.h"
 
@@ -155,11 +154,18 @@ class JobServiceImpl::CancelReactor final : public grpc::ServerUnaryReactor {
   bool finished_ = false;
 };
 
-JobServiceImpl::JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options,
-                               std::string auth_token, int max_running_jobs)
+// WatchJob refused before it starts (unauthenticated, or another tenant's job).
+class JobServiceImpl::RefusedWatch final : public grpc::ServerWriteReactor<v1::JobEvent> {
+ public:
+  explicit RefusedWatch(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+JobServiceImpl::JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, Tenants tenants,
+                               int max_running_jobs)
     : env_(std::move(env)),
       check_options_(std::move(check_options)),
-      auth_token_(std::move(auth_token)),
+      tenants_(std::move(tenants)),
       max_running_(std::max(1, max_running_jobs)),
       worker_(std::make_unique<TaskQueue>(1)) {}
 
@@ -172,7 +178,7 @@ absl::Status JobServiceImpl::Start() {
   for (const auto& j : *jobs) {
     if (j.state() == v1::JOB_STATE_RUNNING) resume.push_back(j.id());
     if (j.state() == v1::JOB_STATE_QUEUED) queued.push_back(j.id());
-    if (LearnerMetrics* m = env_.board->metrics(); m != nullptr) m->SetJobState(j.id(), j.state());
+    if (LearnerMetrics* m = env_.board->metrics(); m != nullptr) m->SetJobState(j);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -272,12 +278,13 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
                                                     const v1::SubmitJobRequest* request,
                                                     v1::Job* response) {
   auto* reactor = context->DefaultReactor();
-  if (absl::Status s = rpc::CheckBearer(*context, auth_token_); !s.ok()) {
-    reactor->Finish(rpc::ToGrpc(s));
+  auto caller = tenants_.Authenticate(*context);
+  if (!caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
     return reactor;
   }
   // The check probes servers (seconds when one is down): off gRPC's thread.
-  const bool posted = Post([this, reactor, request, response] {
+  const bool posted = Post([this, reactor, request, response, tenant = caller->tenant] {
     v1::JobSpec spec = request->spec();
     ApplyJobDefaults(&spec);
     std::vector<std::string> problems = CheckJobSpec(spec, check_options_);
@@ -296,7 +303,7 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
         return;
       }
     }
-    auto job = env_.board->Create(spec);
+    auto job = env_.board->Create(spec, tenant);
     if (!job.ok()) {
       reactor->Finish(rpc::ToGrpc(job.status()));
       return;
@@ -317,11 +324,27 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
   return reactor;
 }
 
+absl::StatusOr<v1::Job> JobServiceImpl::VisibleJob(const Caller& caller, const std::string& id) {
+  auto job = env_.board->Get(id);
+  if (job.ok() && !caller.MaySee(*job)) {
+    return absl::NotFoundError(absl::StrCat("no job '", id, "'"));  // as the store says it
+  }
+  return job;
+}
+
+absl::Status JobServiceImpl::CheckAccess(const grpc::CallbackServerContext& context,
+                                         const std::string& id) {
+  auto caller = tenants_.Authenticate(context);
+  if (!caller.ok()) return caller.status();
+  return VisibleJob(*caller, id).status();
+}
+
 grpc::ServerUnaryReactor* JobServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                  const v1::GetJobRequest* request,
                                                  v1::Job* response) {
   auto* reactor = context->DefaultReactor();
-  auto job = env_.board->Get(request->id());
+  auto caller = tenants_.Authenticate(*context);
+  absl::StatusOr<v1::Job> job = caller.ok() ? VisibleJob(*caller, request->id()) : caller.status();
   if (job.ok()) *response = *std::move(job);
   reactor->Finish(rpc::ToGrpc(job.status()));
   return reactor;
@@ -331,9 +354,16 @@ grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* 
                                                    const v1::ListJobsRequest*,
                                                    v1::ListJobsResponse* response) {
   auto* reactor = context->DefaultReactor();
+  auto caller = tenants_.Authenticate(*context);
+  if (!caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   auto jobs = env_.board->List();
   if (jobs.ok()) {
-    for (auto& j : *jobs) *response->add_jobs() = std::move(j);
+    for (auto& j : *jobs) {
+      if (caller->MaySee(j)) *response->add_jobs() = std::move(j);
+    }
   }
   reactor->Finish(rpc::ToGrpc(jobs.status()));
   return reactor;
@@ -342,16 +372,19 @@ grpc::ServerUnaryReactor* JobServiceImpl::ListJobs(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* JobServiceImpl::CancelJob(grpc::CallbackServerContext* context,
                                                     const v1::CancelJobRequest* request,
                                                     v1::Job* response) {
-  if (absl::Status s = rpc::CheckBearer(*context, auth_token_); !s.ok()) {
+  if (absl::Status refused = CheckAccess(*context, request->id()); !refused.ok()) {
     auto* reactor = context->DefaultReactor();
-    reactor->Finish(rpc::ToGrpc(s));
+    reactor->Finish(rpc::ToGrpc(refused));
     return reactor;
   }
   return new CancelReactor(this, request->id(), response);
 }
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::WatchJob(
-    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
+  if (absl::Status refused = CheckAccess(*context, request->id()); !refused.ok()) {
+    return new RefusedWatch(rpc::ToGrpc(refused));
+  }
   return new WatchReactor(env_.board, request->id());
 }
 

@@ -25,14 +25,16 @@
 #include "learner/jobs/job_board.h"
 #include "learner/jobs/job_runner.h"
 #include "learner/jobs/job_spec_check.h"
+#include "learner/jobs/tenants.h"
 
 namespace flywheel::learner {
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
-  // env.board and env.pool must outlive the service. auth_token: the bearer token SubmitJob and
-  // CancelJob require ("" = none). max_running_jobs >= 1 (1: one at a time, the rest queue).
-  JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, std::string auth_token = "",
+  // env.board and env.pool must outlive the service. tenants: who may call and which jobs each
+  // caller sees (default: no authentication, everyone sees everything; see tenants.h).
+  // max_running_jobs >= 1 (1: one at a time, the rest queue).
+  JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, Tenants tenants = {},
                  int max_running_jobs = 1);
   // Shutdown().
   ~JobServiceImpl() override;
@@ -60,6 +62,13 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
  private:
   class CancelReactor;
   class WatchReactor;
+  class RefusedWatch;
+
+  // Job `id` as `caller` may see it: NotFound, exactly as for an unknown id, when it belongs to
+  // another tenant.
+  absl::StatusOr<v1::Job> VisibleJob(const Caller& caller, const std::string& id);
+  // OK when the caller of `context` is authenticated and may see job `id`; else why not.
+  absl::Status CheckAccess(const grpc::CallbackServerContext& context, const std::string& id);
 
   // Runs `task` on the worker thread; false (task dropped) once Shutdown has taken the worker.
   bool Post(std::function<void()> task);
@@ -74,7 +83,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
 
   RunnerEnv env_;
   const SpecCheckOptions check_options_;
-  const std::string auth_token_;
+  const Tenants tenants_;
   const int max_running_;
 
   std::mutex mu_;

@@ -59,10 +59,12 @@ void ApplyJobDefaults(v1::JobSpec* spec) {
   if (sp->conjecture_max_value() == 0) sp->set_conjecture_max_value(1000000);
   if (!sp->has_conjecturer_weight()) sp->set_conjecturer_weight(1.0);
   if (sp->collapse_window() == 0) sp->set_collapse_window(5);
+  if (spec->async_mode().empty()) spec->set_async_mode(kAsyncExact);
   if (spec->eval_interval() == 0) spec->set_eval_interval(10);
   if (spec->checkpoint_interval() == 0) spec->set_checkpoint_interval(10);
   if (spec->chat_template().empty()) spec->set_chat_template("auto");
   if (spec->request_timeout_seconds() == 0) spec->set_request_timeout_seconds(120);
+  if (spec->max_server_outage_seconds() == 0) spec->set_max_server_outage_seconds(300);
   v1::SamplingParams* s = spec->mutable_sampling();
   if (!s->has_temperature()) s->set_temperature(1.0f);
   if (!s->has_top_p()) s->set_top_p(1.0f);

@@ -21,10 +21,11 @@ namespace flywheel::learner {
 // Fills every unset field with its documented default (group_size 8, policy_loss "ppo" with clip
 // 0.2 / 0.2 and "token-mean" (gspo: 3e-4 / 4e-4 and "seq-mean-token-mean"; cispo: 1 / 3),
 // "mean_std", kl_estimator "k3", lr 1e-5, betas 0.9 / 0.999, eps 1e-8, grad_clip 1, lr_schedule
-// "constant", prompts_per_step 8, micro_batch_size 8, max_async_steps 1, eval_interval 10,
-// checkpoint_interval 10, chat_template "auto" (the checkpoint's own, else chatml),
-// request_timeout_seconds 120, sft.epochs 1, temperature 1, top_p 1, top_k 0, min_p 0 (the
-// full distribution, whatever generation_config.json says), reference_model_dir =
+// "constant", prompts_per_step 8, micro_batch_size 8, max_async_steps 1 (selfplay 0), async_mode
+// "exact", eval_interval 10, checkpoint_interval 10, chat_template "auto" (the checkpoint's own,
+// else chatml), request_timeout_seconds 120, max_server_outage_seconds 300, sft.epochs 1,
+// temperature 1, top_p 1, top_k 0, min_p 0 (the full distribution, whatever
+// generation_config.json says), reference_model_dir =
 // policy_model_dir; distill: teacher "servers", kl_coef 1, loss
 // "importance_sampling", privileged_template "{privileged}\n\n{prompt}"). Fields that are set
 // keep their values; a proto3 scalar without `optional` counts as unset when it is 0 or empty.
@@ -35,6 +36,9 @@ inline constexpr char kGrpo[] = "grpo";
 inline constexpr char kOpd[] = "opd";
 inline constexpr char kSft[] = "sft";
 inline constexpr char kSelfPlay[] = "selfplay";
+// The async_mode names (see learner.proto).
+inline constexpr char kAsyncExact[] = "exact";
+inline constexpr char kAsyncInFlight[] = "in_flight";
 // Algorithms that sample from rollout servers and update on the samples.
 bool IsRlAlgorithm(const std::string& algorithm);
 // teacher "self": the policy with privileged context.

@@ -116,8 +116,8 @@ void AddAll(const std::string& section, const std::vector<std::string>& found, P
 Problems ProbeModelServer(const std::string& kind, const std::string& address,
                           const std::string& model, const ModelInfo* policy,
                           const SpecCheckOptions& options) {
-  auto info =
-      rpc::ProbeRollout(address, options.probe_timeout_seconds, options.bearer_token, model);
+  auto info = rpc::ProbeRollout(address, options.probe_timeout_seconds, options.bearer_token,
+                                options.tls, model);
   if (!info.ok()) {
     std::string message(info.status().message());
     // The probe names the server "rollout server"; a teacher is called what it is.
@@ -160,7 +160,8 @@ Problems ProbeModelServer(const std::string& kind, const std::string& address,
 
 Problems ProbeReward(const std::string& address, const std::set<std::string>& needed,
                      const SpecCheckOptions& options) {
-  auto resp = rpc::ProbeReward(address, options.probe_timeout_seconds, options.bearer_token);
+  auto resp =
+      rpc::ProbeReward(address, options.probe_timeout_seconds, options.bearer_token, options.tls);
   if (!resp.ok()) return {std::string(resp.status().message())};
   const std::set<std::string> offered(resp->verifiers().begin(), resp->verifiers().end());
   Problems problems;
@@ -322,13 +323,20 @@ void CheckCounts(const v1::JobSpec& s, Problems* p) {
   at_least("micro_batch_size", s.micro_batch_size(), 1);
   at_least("steps", s.steps(), 1);
   at_least("max_async_steps", s.max_async_steps(), 0);
+  if (s.async_mode() != kAsyncExact && s.async_mode() != kAsyncInFlight) {
+    p->push_back(absl::StrCat("async_mode must be \"", kAsyncExact, "\" or \"", kAsyncInFlight,
+                              "\", got \"", s.async_mode(), "\""));
+  }
   at_least("eval_interval", s.eval_interval(), 1);
   at_least("eval_limit", s.eval_limit(), 0);
   at_least("checkpoint_interval", s.checkpoint_interval(), 1);
   if (s.algorithm() == kSft) at_least("sft.epochs", s.sft().epochs(), 1);
-  if (!std::isfinite(s.request_timeout_seconds()) || s.request_timeout_seconds() <= 0) {
-    p->push_back(absl::StrCat("request_timeout_seconds must be finite and > 0, got ",
-                              s.request_timeout_seconds()));
+  for (const auto& [name, value] :
+       {std::pair<const char*, double>{"request_timeout_seconds", s.request_timeout_seconds()},
+        {"max_server_outage_seconds", s.max_server_outage_seconds()}}) {
+    if (!std::isfinite(value) || value <= 0) {
+      p->push_back(absl::StrCat(name, " must be finite and > 0, got ", value));
+    }
   }
 }
 

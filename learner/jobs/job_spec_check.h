@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/rpc/tls.h"
 #include "flywheel/v1/learner.pb.h"
 
 namespace flywheel::learner {
@@ -22,6 +23,8 @@ struct SpecCheckOptions {
   double probe_timeout_seconds = 3.0;
   // Sent as "authorization: Bearer ..." on probes (empty: none).
   std::string bearer_token;
+  // TLS of the probes' channels (the learner's --tls-ca and certificate); plaintext by default.
+  rpc::ClientTls tls;
 };
 
 // Every problem with `spec` after ApplyJobDefaults, one human-readable line each; empty when the

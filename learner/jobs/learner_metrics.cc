@@ -134,23 +134,34 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
                         .Register(reg);
 }
 
+std::string LearnerMetrics::TenantOf(const std::string& job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tenants_.find(job);
+  return it == tenants_.end() ? std::string() : it->second;
+}
+
 void LearnerMetrics::RecordStep(const std::string& job, const std::string& algorithm,
                                 const v1::StepMetrics& m) {
+  const std::string tenant = TenantOf(job);
   for (size_t i = 0; i < step_gauges_.size(); ++i) {
-    step_gauges_[i]->Add({{"job_id", job}, {"algorithm", algorithm}}).Set(kStepGauges[i].get(m));
+    step_gauges_[i]
+        ->Add({{"job_id", job}, {"tenant", tenant}, {"algorithm", algorithm}})
+        .Set(kStepGauges[i].get(m));
   }
   if (m.has_rubric_disagreement()) {
-    rubric_disagreement_->Add({{"job_id", job}, {"algorithm", algorithm}})
+    rubric_disagreement_->Add({{"job_id", job}, {"tenant", tenant}, {"algorithm", algorithm}})
         .Set(m.rubric_disagreement());
   }
-  phase_seconds_->Add({{"job_id", job}, {"phase", "wait"}}).Set(m.wait_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "update"}}).Set(m.update_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "push"}}).Set(m.push_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "sample"}}).Set(m.sample_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "reward"}}).Set(m.reward_seconds());
-  phase_seconds_->Add({{"job_id", job}, {"phase", "teacher"}}).Set(m.teacher_seconds());
-  steps_total_->Add({{"job_id", job}}).Increment();
-  tokens_total_->Add({{"job_id", job}}).Increment(static_cast<double>(m.completion_tokens()));
+  const std::pair<const char*, double> phases[] = {
+      {"wait", m.wait_seconds()},     {"update", m.update_seconds()},
+      {"push", m.push_seconds()},     {"sample", m.sample_seconds()},
+      {"reward", m.reward_seconds()}, {"teacher", m.teacher_seconds()}};
+  for (const auto& [phase, seconds] : phases) {
+    phase_seconds_->Add({{"job_id", job}, {"tenant", tenant}, {"phase", phase}}).Set(seconds);
+  }
+  steps_total_->Add({{"job_id", job}, {"tenant", tenant}}).Increment();
+  tokens_total_->Add({{"job_id", job}, {"tenant", tenant}})
+      .Increment(static_cast<double>(m.completion_tokens()));
 }
 
 void LearnerMetrics::RecordSelfPlay(const std::string& job, const v1::StepMetrics& m) {
@@ -162,34 +173,41 @@ void LearnerMetrics::RecordSelfPlay(const std::string& job, const v1::StepMetric
       {"solver_trained", static_cast<double>(m.solver_trained())},
       {"conjecturer_trained", static_cast<double>(m.conjecturer_trained())},
   };
+  const std::string tenant = TenantOf(job);
   for (const auto& [what, value] : values)
-    selfplay_->Add({{"job_id", job}, {"what", what}}).Set(value);
+    selfplay_->Add({{"job_id", job}, {"tenant", tenant}, {"what", what}}).Set(value);
   for (const auto& [reason, count] : m.conjecture_rejections()) {
-    rejections_->Add({{"job_id", job}, {"reason", reason}}).Set(count);
+    rejections_->Add({{"job_id", job}, {"tenant", tenant}, {"reason", reason}}).Set(count);
   }
   for (int j = 0; j < m.conjecture_solve_histogram_size(); ++j) {
-    solve_histogram_->Add({{"job_id", job}, {"solved", std::to_string(j)}})
+    solve_histogram_->Add({{"job_id", job}, {"tenant", tenant}, {"solved", std::to_string(j)}})
         .Set(m.conjecture_solve_histogram(j));
   }
 }
 
 void LearnerMetrics::SetSelfPlayCollapse(const std::string& job, bool collapsed) {
-  collapse_->Add({{"job_id", job}}).Set(collapsed ? 1.0 : 0.0);
+  collapse_->Add({{"job_id", job}, {"tenant", TenantOf(job)}}).Set(collapsed ? 1.0 : 0.0);
 }
 
 void LearnerMetrics::RecordEval(const std::string& job, double accuracy) {
-  eval_accuracy_->Add({{"job_id", job}}).Set(accuracy);
+  eval_accuracy_->Add({{"job_id", job}, {"tenant", TenantOf(job)}}).Set(accuracy);
 }
 
 void LearnerMetrics::CountRetries(const std::string& job, const std::string& kind, int64_t n) {
-  if (n > 0)
-    retries_total_->Add({{"job_id", job}, {"kind", kind}}).Increment(static_cast<double>(n));
+  if (n <= 0) return;
+  retries_total_->Add({{"job_id", job}, {"tenant", TenantOf(job)}, {"kind", kind}})
+      .Increment(static_cast<double>(n));
 }
 
-void LearnerMetrics::SetJobState(const std::string& job, v1::JobState state) {
+void LearnerMetrics::SetJobState(const v1::Job& job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tenants_[job.id()] = job.tenant();
+  }
   for (int s = v1::JOB_STATE_QUEUED; s <= v1::JOB_STATE_CANCELLED; ++s) {
     const std::string name = v1::JobState_Name(static_cast<v1::JobState>(s));
-    job_state_->Add({{"job_id", job}, {"state", name}}).Set(s == state ? 1.0 : 0.0);
+    job_state_->Add({{"job_id", job.id()}, {"tenant", job.tenant()}, {"state", name}})
+        .Set(s == job.state() ? 1.0 : 0.0);
   }
 }
 

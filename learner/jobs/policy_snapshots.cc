@@ -9,14 +9,32 @@ namespace flywheel::learner {
 
 absl::Status PolicySnapshots::Keep(int64_t step, const model::Transformer& policy) {
   if (max_async_steps_ == 0) return absl::OkStatus();
-  model::ModelWeights w{policy.config(),
-                        std::vector<float>(policy.params(), policy.params() + policy.num_params())};
-  ASSIGN_OR_RETURN(auto copy, model::Transformer::Create(std::move(w)));
+  return Keep(step, model::ModelWeights{policy.config(),
+                                        std::vector<float>(policy.params(),
+                                                           policy.params() + policy.num_params())});
+}
+
+absl::Status PolicySnapshots::Keep(int64_t step, model::ModelWeights weights) {
+  if (max_async_steps_ == 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto copy, model::Transformer::Create(std::move(weights)));
   by_step_[step] = std::move(copy);
   while (!by_step_.empty() && by_step_.begin()->first < step - max_async_steps_) {
     by_step_.erase(by_step_.begin());
   }
   return absl::OkStatus();
+}
+
+const model::Transformer* PolicySnapshots::Get(int64_t step) const {
+  auto it = by_step_.find(step);
+  return it == by_step_.end() ? nullptr : it->second.get();
+}
+
+std::map<int64_t, const float*> PolicySnapshots::Before(int64_t step) const {
+  std::map<int64_t, const float*> out;
+  for (const auto& [s, policy] : by_step_) {
+    if (s < step) out[s] = policy->params();
+  }
+  return out;
 }
 
 absl::Status PolicySnapshots::CheckStale(const std::vector<TrainGroup>& groups,

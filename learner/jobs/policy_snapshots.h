@@ -27,6 +27,14 @@ class PolicySnapshots {
   // Keeps a copy of `policy` as the policy of `step`, dropping those older than
   // step - max_async_steps.
   absl::Status Keep(int64_t step, const model::Transformer& policy);
+  // The same from flat parameters (a checkpoint's earlier policies).
+  absl::Status Keep(int64_t step, model::ModelWeights weights);
+
+  // The kept policy of `step`, or null.
+  const model::Transformer* Get(int64_t step) const;
+  // The flat parameters of every kept policy older than `step` (step -> parameters, owned here),
+  // what a checkpoint of `step` keeps for an exact asynchronous job.
+  std::map<int64_t, const float*> Before(int64_t step) const;
 
   // Adds to `check` every sample drawn entirely by one policy other than the current one
   // (version_base + step names step's weights on the servers) for which a snapshot is kept.

@@ -1,7 +1,9 @@
 // JobRunner::RunRl: the sample-and-update loop of GRPO and on-policy distillation (see
 // job_runner.h). The algorithm (learner/algorithms/rl_algorithm.h) decides what each batch needs
-// and how it updates; everything else is shared: the asynchronous producer, weight pushes,
-// logprob checks against snapshots of older policies, metrics, evals and checkpoints.
+// and how it updates; everything else is shared: the asynchronous producer, weight pushes (in
+// flight, or between batches in the exact mode), logprob checks against snapshots of older
+// policies, metrics, evals and checkpoints.
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -45,12 +47,36 @@ absl::Status JobRunner::RunRl() {
   const int64_t P = spec_.prompts_per_step();
   const int64_t A = spec_.max_async_steps();
   const int64_t steps = spec_.steps();
+  // Exact: the batch of step s is sampled with the policy of step max(0, s - 1 - A) alone.
+  const bool exact = A > 0 && spec_.async_mode() == kAsyncExact;
   ASSIGN_OR_RETURN(std::unique_ptr<RlAlgorithm> algorithm, MakeAlgorithm(spec_, reference_));
 
-  // The policy of step s is on the servers as version version_base_ + s.
-  RETURN_IF_ERROR(PushPolicy(step_).status());
-  PolicySnapshots snapshots(A);
+  // The policies that sample the batches still ahead: a resumed exact job's checkpoint has them.
+  snapshots_ = std::make_unique<PolicySnapshots>(A);
+  PolicySnapshots& snapshots = *snapshots_;
+  int64_t first = step_;  // the step whose policy the servers get first
+  if (exact && step_ > 0) {
+    for (auto& [v, params] : restored_policies_) {
+      RETURN_IF_ERROR(snapshots.Keep(v, {trainer_->policy().config(), std::move(params)}));
+    }
+    first = std::max<int64_t>(0, step_ - A);
+    for (int64_t v = first; v < step_; ++v) {
+      if (snapshots.Get(v) == nullptr) {
+        Event(absl::StrCat("the checkpoint lacks the policy of step ", v,
+                           ": the next batches are sampled with the current one (this resumed "
+                           "run will not match an uninterrupted one bit for bit)"));
+        first = step_;
+        break;
+      }
+    }
+  }
+  restored_policies_.clear();
   RETURN_IF_ERROR(snapshots.Keep(step_, trainer_->policy()));
+  auto policy_of = [&](int64_t v) -> const model::Transformer& {
+    return v == step_ ? trainer_->policy() : *snapshots.Get(v);
+  };
+  // The policy of step s is on the servers as version version_base_ + s.
+  RETURN_IF_ERROR(PushWeights(policy_of(first), first).status());
   if (step_ == 0 && !initial_eval_accuracy_) RETURN_IF_ERROR(Evaluate(0, nullptr));
 
   BatchOptions batch_options;
@@ -63,7 +89,7 @@ absl::Status JobRunner::RunRl() {
   batch_options.teacher = algorithm->needs_teacher();
   BatchSources sources{rollouts_.get(), rewards_.get(),
                        SelfTeacher(spec_) ? rollouts_.get() : teachers_.get(), tokenizer_.get()};
-  BatchProducer producer(step_ + 1, steps, A, step_,
+  BatchProducer producer(step_ + 1, steps, A, first,
                          [&](int64_t s, const std::atomic<bool>* cancel) {
                            std::vector<const JobRow*> rows;
                            std::vector<uint64_t> seeds;
@@ -73,6 +99,14 @@ absl::Status JobRunner::RunRl() {
                            }
                            return SampleBatch(rows, seeds, batch_options, sources, cancel);
                          });
+
+  // A resumed exact job replays the pushes it had made before its checkpoint: the policy of step v
+  // goes out once the last batch of step v - 1's policy is produced.
+  for (int64_t v = first + 1; v <= step_; ++v) {
+    if (!producer.WaitProduced(v + A, &abort_).ok()) return absl::OkStatus();  // stopping
+    RETURN_IF_ERROR(PushWeights(policy_of(v), v).status());
+    producer.Pushed(v);
+  }
 
   for (int64_t s = step_ + 1; s <= steps; ++s) {
     const auto t_wait = Clock::now();
@@ -88,6 +122,9 @@ absl::Status JobRunner::RunRl() {
     if (!stats.ok()) return AtStep(s, stats.status());
     RETURN_IF_ERROR(snapshots.CheckStale(batch->groups, version_base_, policy_version,
                                          spec_.micro_batch_size(), env_.pool, &stats->check));
+    // Exact: the batches the previous policy samples must all be done before it is replaced.
+    const auto t_hold = Clock::now();
+    if (exact && !producer.WaitProduced(s + A, &abort_).ok()) break;
     const auto t_push = Clock::now();
     RETURN_IF_ERROR(PushPolicy(s).status());
     step_ = s;
@@ -100,8 +137,8 @@ absl::Status JobRunner::RunRl() {
     report.stats = &*stats;
     report.batch = &*batch;
     report.staleness = BatchStaleness(batch->groups, policy_version);
-    report.wait_seconds = Seconds(t_wait, t_update);
-    report.update_seconds = Seconds(t_update, t_push);
+    report.wait_seconds = Seconds(t_wait, t_update) + Seconds(t_hold, t_push);
+    report.update_seconds = Seconds(t_update, t_hold);
     report.push_seconds = Seconds(t_push, t_end);
     report.step_seconds = Seconds(t_wait, t_end);
     report.trained_tokens = batch->completion_tokens;

@@ -1,5 +1,7 @@
 #include "learner/servers/replica_set.h"
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <limits>
@@ -10,15 +12,14 @@
 
 namespace flywheel::learner {
 
-ReplicaSet::ReplicaSet(std::vector<std::string> addresses, std::string kind,
-                       double recover_after_seconds, EventFn on_event)
-    : kind_(std::move(kind)),
-      recover_after_seconds_(recover_after_seconds),
+ReplicaSet::ReplicaSet(std::vector<std::string> addresses, Options options, EventFn on_event)
+    : options_(std::move(options)),
       on_event_(std::move(on_event)),
       addresses_(std::move(addresses)),
       down_until_(addresses_.size()),
       down_(addresses_.size(), false),
       removed_(addresses_.size(), false),
+      failures_(addresses_.size(), 0),
       inflight_(addresses_.size(), 0) {}
 
 int ReplicaSet::size() const {
@@ -54,6 +55,7 @@ int ReplicaSet::Add(const std::string& address, bool up) {
   down_.push_back(!up);
   down_until_.push_back(up ? Clock::time_point() : Clock::time_point::max());
   removed_.push_back(false);
+  failures_.push_back(0);
   inflight_.push_back(0);
   return static_cast<int>(addresses_.size()) - 1;
 }
@@ -66,7 +68,7 @@ void ReplicaSet::Remove(int server, const std::string& why) {
     removed_[server] = true;
     address = addresses_[server];
   }
-  if (!why.empty() && on_event_) on_event_(absl::StrCat(kind_, " ", address, " ", why));
+  if (!why.empty() && on_event_) on_event_(absl::StrCat(options_.kind, " ", address, " ", why));
 }
 
 bool ReplicaSet::Transient(const grpc::Status& status) {
@@ -102,14 +104,17 @@ void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
     was_up = HealthyLocked(server);
     address = addresses_[server];
     down_[server] = true;
-    down_until_[server] =
-        recover_after_seconds_ < 0
-            ? Clock::time_point::max()
-            : Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(recover_after_seconds_));
+    const int failures = failures_[server]++;
+    const double backoff =
+        std::min(options_.recover_after_seconds * std::pow(2.0, std::min(failures, 30)),
+                 std::max(options_.max_recover_seconds, options_.recover_after_seconds));
+    down_until_[server] = options_.recover_after_seconds < 0
+                              ? Clock::time_point::max()
+                              : Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                   std::chrono::duration<double>(backoff));
   }
   if (was_up && on_event_) {
-    on_event_(absl::StrCat(kind_, " ", address, " failed (", rpc::FromGrpc(why).ToString(),
+    on_event_(absl::StrCat(options_.kind, " ", address, " failed (", rpc::FromGrpc(why).ToString(),
                            "); using the others"));
   }
 }
@@ -122,8 +127,9 @@ void ReplicaSet::MarkUp(int server) {
     was_down = down_[server] && !removed_[server];
     down_[server] = false;
     address = addresses_[server];
+    failures_[server] = 0;
   }
-  if (was_down && on_event_) on_event_(absl::StrCat(kind_, " ", address, " is serving"));
+  if (was_down && on_event_) on_event_(absl::StrCat(options_.kind, " ", address, " is back"));
 }
 
 absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& start,
@@ -146,6 +152,8 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
   const Clock::time_point wait_for_members_until =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(wait_for_members_seconds_.load()));
+  // When every server went down (max(): some server is healthy); for max_outage_seconds.
+  Clock::time_point outage_since = Clock::time_point::max();
 
   std::unique_lock<std::mutex> lock(run->mu);
   while (true) {
@@ -188,10 +196,15 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
           std::lock_guard<std::mutex> servers(mu_);
           --inflight_[best];
         }
+        // A success ends a server's backoff ("is back" after an outage). Not for servers that
+        // stay down until MarkUp: a call begun before one missed a push proves nothing.
+        if (status.ok() && options_.recover_after_seconds >= 0) MarkUp(best);
         const bool transient = !status.ok() && Transient(status);
         if (transient) MarkDown(best, status);
         std::lock_guard<std::mutex> l(run->mu);
         --run->running;
+        // Refused before it ran (nothing listening): not an attempt of the task.
+        if (status.error_code() == grpc::StatusCode::UNAVAILABLE) --run->attempts[task];
         if (status.ok()) {
           ++run->finished;
         } else if (transient && run->attempts[task] < max_attempts) {
@@ -199,24 +212,35 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
           retries_.fetch_add(1);
         } else if (run->error.ok()) {
           absl::Status s = rpc::FromGrpc(status);
-          run->error =
-              absl::Status(s.code(), absl::StrCat(kind_, " ", address(best), ": ", s.message()));
+          run->error = absl::Status(
+              s.code(), absl::StrCat(options_.kind, " ", address(best), ": ", s.message()));
         }
         run->cv.notify_all();
       });
       lock.lock();
     }
+    if (any_healthy) outage_since = Clock::time_point::max();
     if (!run->pending.empty() && !any_healthy && run->running == 0) {
-      if (next_recovery == Clock::time_point::max() && Clock::now() < wait_for_members_until) {
+      const auto now = Clock::now();
+      if (outage_since == Clock::time_point::max()) outage_since = now;
+      const auto give_up =
+          outage_since + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(options_.max_outage_seconds));
+      if (next_recovery == Clock::time_point::max() && now < wait_for_members_until) {
         // Members may join (or a down one be brought back); look again shortly.
-        next_recovery =
-            std::min(wait_for_members_until, Clock::now() + std::chrono::milliseconds(100));
+        next_recovery = std::min(wait_for_members_until, now + std::chrono::milliseconds(100));
       }
-      if (next_recovery == Clock::time_point::max()) {
-        run->error = absl::UnavailableError(absl::StrCat("every ", kind_, " has failed"));
+      if (next_recovery == Clock::time_point::max() || now >= give_up) {
+        run->error = absl::UnavailableError(
+            next_recovery == Clock::time_point::max()
+                ? absl::StrCat("every ", options_.kind, " has failed")
+                : absl::StrCat("every ", options_.kind, " has been down for ",
+                               options_.max_outage_seconds, " s; giving up"));
         continue;
       }
-      run->cv.wait_until(lock, next_recovery);
+      // Wake for the next recovery, the give-up time, or a cancellation check.
+      run->cv.wait_until(lock,
+                         std::min({next_recovery, give_up, now + std::chrono::milliseconds(100)}));
       continue;
     }
     // Woken by a finished call; the timeout re-checks cancellation.

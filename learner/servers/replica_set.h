@@ -8,6 +8,13 @@
 // Membership can change while calls run: Add appends a server (indices are never reused), Remove
 // retires one for good (its calls in flight finish or fail as usual; none start there again).
 //
+// A server marked down is tried again after a backoff that doubles with each consecutive failure
+// (recover_after_seconds, 2x, 4x, ... up to max_recover_seconds). When every server is down the
+// calls wait for the next one to come back, for at most max_outage_seconds in a row; then RunAll
+// fails cleanly. A call refused with UNAVAILABLE (nothing listening) never ran, so it does not
+// count towards a task's attempts; the other transient failures do (a request that breaks every
+// server must not be retried forever).
+//
 // Thread safety: all methods are thread-safe; RunAll may run concurrently with itself and with
 // Add / Remove / MarkUp / MarkDown from other threads.
 #pragma once
@@ -34,10 +41,16 @@ class ReplicaSet {
   using StartFn =
       std::function<void(int server, int64_t task, std::function<void(const grpc::Status&)> done)>;
 
-  // kind names the servers in messages ("rollout server"). A server marked down stays down for
-  // recover_after_seconds (negative: until MarkUp).
-  ReplicaSet(std::vector<std::string> addresses, std::string kind, double recover_after_seconds,
-             EventFn on_event);
+  struct Options {
+    std::string kind = "server";  // names the servers in messages ("rollout server")
+    // Backoff of a server marked down (see above); negative: it stays down until MarkUp.
+    double recover_after_seconds = -1;
+    double max_recover_seconds = 10;
+    // How long RunAll waits in a row while every server is down before failing.
+    double max_outage_seconds = 300;
+  };
+
+  ReplicaSet(std::vector<std::string> addresses, Options options, EventFn on_event);
 
   // Servers ever added (retired ones included); indices run 0..size()-1.
   int size() const;
@@ -62,8 +75,10 @@ class ReplicaSet {
   int64_t retries() const { return retries_.load(); }
 
   // Runs tasks 0..n-1 and returns when each has succeeded once. At most max_inflight calls per
-  // server at a time. Errors: the first non-transient call failure (tasks still in flight are
-  // waited for); Unavailable once no healthy server is left; Cancelled when *cancel turns true.
+  // server at a time. Errors: the first non-transient call failure, or a task's last failure once
+  // it has used its attempts (tasks still in flight are waited for); Unavailable when no server
+  // is left to come back, or every server has been down for max_outage_seconds; Cancelled when
+  // *cancel turns true.
   absl::Status RunAll(int64_t n, int max_inflight, const StartFn& start,
                       const std::atomic<bool>* cancel);
 
@@ -74,8 +89,7 @@ class ReplicaSet {
   using Clock = std::chrono::steady_clock;
   bool HealthyLocked(int server) const;
 
-  const std::string kind_;
-  const double recover_after_seconds_;
+  const Options options_;
   const EventFn on_event_;
   std::atomic<double> wait_for_members_seconds_{0};
   mutable std::mutex mu_;
@@ -83,7 +97,8 @@ class ReplicaSet {
   std::vector<Clock::time_point> down_until_;  // Clock::time_point::max(): until MarkUp.
   std::vector<bool> down_;                     // guarded by mu_
   std::vector<bool> removed_;                  // guarded by mu_
-  std::vector<int> inflight_;                  // guarded by mu_
+  std::vector<int> failures_;  // guarded by mu_; consecutive failures, for the backoff
+  std::vector<int> inflight_;  // guarded by mu_
   std::atomic<int64_t> retries_{0};
 };
 

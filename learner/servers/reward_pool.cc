@@ -13,16 +13,28 @@ namespace {
 // repeats little work.
 constexpr int64_t kItemsPerRequest = 128;
 constexpr int kMaxInflightPerServer = 8;
-// A failed reward server is tried again after this long (it has no state to miss meanwhile).
-constexpr double kRecoverAfterSeconds = 5.0;
+// A failed reward server is tried again after this long, doubling up to kMaxRecoverSeconds (it has
+// no state to miss meanwhile; a restarted one is found within seconds).
+constexpr double kRecoverAfterSeconds = 0.5;
+constexpr double kMaxRecoverSeconds = 10.0;
 
 }  // namespace
 
-RewardPool::RewardPool(const std::vector<std::string>& addresses, double timeout_seconds,
+RewardPool::RewardPool(const std::vector<std::string>& addresses, const rpc::ClientTls& tls,
+                       double timeout_seconds, double max_outage_seconds,
                        ReplicaSet::EventFn on_event)
-    : replicas_(addresses, "reward server", kRecoverAfterSeconds, std::move(on_event)),
+    : replicas_(addresses,
+                {.kind = "reward server",
+                 .recover_after_seconds = kRecoverAfterSeconds,
+                 .max_recover_seconds = kMaxRecoverSeconds,
+                 .max_outage_seconds = max_outage_seconds},
+                std::move(on_event)),
       timeout_seconds_(timeout_seconds) {
-  for (const auto& a : addresses) stubs_.push_back(v1::RewardService::NewStub(rpc::MakeChannel(a)));
+  rpc::ChannelOptions options;
+  options.tls = tls;
+  for (const auto& a : addresses) {
+    stubs_.push_back(v1::RewardService::NewStub(rpc::MakeChannel(a, options)));
+  }
 }
 
 absl::StatusOr<std::vector<v1::RewardResult>> RewardPool::ScoreAll(

@@ -1,6 +1,7 @@
 // The learner's reward servers: batches of items split into requests and spread over the replicas
 // (ReplicaSet); a request whose server fails runs again on another, and a server that failed is
-// tried again after a few seconds.
+// tried again with backoff (0.5 s doubling to 10 s). When every one is down, scoring waits for one
+// to come back for at most max_outage_seconds, then fails.
 //
 // Thread safety: ScoreAll may run concurrently with itself.
 #pragma once
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/rpc/tls.h"
 #include "flywheel/v1/reward.grpc.pb.h"
 #include "learner/servers/replica_set.h"
 
@@ -18,8 +20,9 @@ namespace flywheel::learner {
 
 class RewardPool {
  public:
-  RewardPool(const std::vector<std::string>& addresses, double timeout_seconds,
-             ReplicaSet::EventFn on_event);
+  // tls secures the channels (plaintext when not enabled).
+  RewardPool(const std::vector<std::string>& addresses, const rpc::ClientTls& tls,
+             double timeout_seconds, double max_outage_seconds, ReplicaSet::EventFn on_event);
 
   // One result per item, in order. An item the service could not score comes back with its
   // `error` set (that is the item's outcome, not a failure of the call). Items go out in requests

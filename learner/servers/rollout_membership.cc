@@ -29,7 +29,9 @@ int RolloutPool::AddServer(const std::string& address, bool dynamic) {
   // Before the first push there is nothing to sync: the first push reaches it like the others.
   const bool up = committed_version_.load() < 0;
   const int index = replicas_.Add(address, up);
-  stubs_.push_back(v1::RolloutService::NewStub(rpc::MakeChannel(address)));
+  rpc::ChannelOptions channel;
+  channel.tls = options_.tls;
+  stubs_.push_back(v1::RolloutService::NewStub(rpc::MakeChannel(address, channel)));
   dynamic_.push_back(dynamic);
   if (dynamic && options_.on_event) {
     options_.on_event(absl::StrCat(options_.kind, " ", address, " joined",
@@ -85,7 +87,8 @@ void RolloutPool::Refresh() {
 
 void RolloutPool::Sync(int server) {
   const std::string address = replicas_.address(server);
-  auto info = rpc::ProbeRollout(address, kProbeSeconds, options_.bearer_token, options_.model);
+  auto info = rpc::ProbeRollout(address, kProbeSeconds, options_.bearer_token, options_.tls,
+                                options_.model);
   if (!info.ok()) return;  // Still away; probed again later.
   for (int attempt = 0; attempt < kSyncAttempts; ++attempt) {
     Weights w;

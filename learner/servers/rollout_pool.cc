@@ -21,16 +21,18 @@ constexpr int kMaxInflightPerServer = 64;
 constexpr int64_t kScoreItemsPerRequest = 32;
 
 RolloutPoolOptions FixedOptions(const std::vector<std::string>& addresses, std::string token,
-                                double timeout, ReplicaSet::EventFn on_event, std::string kind,
-                                double recover_after_seconds) {
+                                const rpc::ClientTls& tls, double timeout,
+                                ReplicaSet::EventFn on_event, ReplicaSet::Options replicas) {
   RolloutPoolOptions o;
   o.servers = addresses;
   o.bearer_token = std::move(token);
+  o.tls = tls;
   o.timeout_seconds = timeout;
   o.on_event = std::move(on_event);
-  o.kind = std::move(kind);
-  o.policy = recover_after_seconds < 0;
-  o.recover_after_seconds = recover_after_seconds;
+  o.kind = std::move(replicas.kind);
+  o.policy = replicas.recover_after_seconds < 0;
+  o.recover_after_seconds = replicas.recover_after_seconds;
+  o.max_outage_seconds = replicas.max_outage_seconds;
   return o;
 }
 
@@ -51,14 +53,17 @@ bool ConfigurationError(const absl::Status& s) {
 }  // namespace
 
 RolloutPool::RolloutPool(const std::vector<std::string>& addresses, std::string bearer_token,
-                         double timeout_seconds, ReplicaSet::EventFn on_event, std::string kind,
-                         double recover_after_seconds)
-    : RolloutPool(FixedOptions(addresses, std::move(bearer_token), timeout_seconds,
-                               std::move(on_event), std::move(kind), recover_after_seconds)) {}
+                         const rpc::ClientTls& tls, double timeout_seconds,
+                         ReplicaSet::EventFn on_event, ReplicaSet::Options replicas)
+    : RolloutPool(FixedOptions(addresses, std::move(bearer_token), tls, timeout_seconds,
+                               std::move(on_event), std::move(replicas))) {}
 
 RolloutPool::RolloutPool(RolloutPoolOptions options)
     : options_(std::move(options)),
-      replicas_({}, options_.kind, options_.policy ? -1.0 : options_.recover_after_seconds,
+      replicas_({},
+                {.kind = options_.kind,
+                 .recover_after_seconds = options_.policy ? -1.0 : options_.recover_after_seconds,
+                 .max_outage_seconds = options_.max_outage_seconds},
                 options_.on_event) {
   auto entries = ParseServerEntries(options_.servers);
   if (entries.ok()) entries_ = *std::move(entries);  // The job-spec check reported bad ones.
@@ -241,7 +246,7 @@ int64_t RolloutPool::MaxServerVersion() {
   for (int s = 0; s < size(); ++s) {
     if (!replicas_.member(s)) continue;
     auto info = rpc::ProbeRollout(replicas_.address(s), std::min(options_.timeout_seconds, 10.0),
-                                  options_.bearer_token, options_.model);
+                                  options_.bearer_token, options_.tls, options_.model);
     if (info.ok()) best = std::max(best, std::max(info->version(), info->staged_version()));
   }
   return best;

@@ -15,7 +15,8 @@
 //    push) before it gets work; one that disappears is removed (its requests are retried
 //    elsewhere, as for any failed server). A down server, fixed or not, is probed and, once it
 //    answers, synced and served again.
-// A teacher pool does none of this: a failed teacher server is tried again after a few seconds.
+// A teacher pool does none of this: a failed teacher server is tried again after a backoff of a
+// few seconds, and calls wait at most max_outage_seconds while every teacher server is down.
 //
 // Thread safety: GenerateAll, ScoreAll and PushAll may run concurrently (the producer samples the
 // next batch while the learner pushes); the membership thread runs beside them.
@@ -35,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/model/parameters.h"
+#include "common/rpc/tls.h"
 #include "flywheel/v1/rollout.grpc.pb.h"
 #include "learner/servers/fleet_registry.h"
 #include "learner/servers/replica_set.h"
@@ -59,6 +61,8 @@ struct RolloutPoolOptions {
   std::string model;
   // Authorises PushWeights and CommitWeights ("" when the servers run without a token).
   std::string bearer_token;
+  // TLS of the channels to the servers (plaintext when not enabled).
+  rpc::ClientTls tls;
   double timeout_seconds = 120;
   ReplicaSet::EventFn on_event;
   std::string kind = "rollout server";
@@ -67,6 +71,9 @@ struct RolloutPoolOptions {
   // recover_after_seconds.
   bool policy = true;
   double recover_after_seconds = 5.0;
+  // While every server of a teacher pool is down, calls wait this long for one to come back
+  // before they fail (ReplicaSet::Options).
+  double max_outage_seconds = 300;
   // Where "registered" servers come from; may be null when no entry says "registered".
   const FleetRegistry* registry = nullptr;
   // How often membership is looked at (DNS re-resolved, registry read, down servers probed).
@@ -76,10 +83,13 @@ struct RolloutPoolOptions {
 class RolloutPool {
  public:
   explicit RolloutPool(RolloutPoolOptions options);
-  // Old form: a fixed list (entries as above).
+  // A fixed list (entries as above). bearer_token authorises PushWeights ("" when the servers run
+  // without a token); tls secures the channels (plaintext when not enabled). `replicas` names the
+  // servers in messages and says how a failed one is retried; the default (a policy server) stays
+  // down until a push to it succeeds, any other makes a teacher pool.
   RolloutPool(const std::vector<std::string>& addresses, std::string bearer_token,
-              double timeout_seconds, ReplicaSet::EventFn on_event,
-              std::string kind = "rollout server", double recover_after_seconds = -1);
+              const rpc::ClientTls& tls, double timeout_seconds, ReplicaSet::EventFn on_event,
+              ReplicaSet::Options replicas = {.kind = "rollout server"});
   // Stops the membership thread.
   ~RolloutPool();
   RolloutPool(const RolloutPool&) = delete;

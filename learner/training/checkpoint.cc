@@ -3,15 +3,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/base/status_macros.h"
 #include "common/model/safetensors.h"
+#include "learner/training/checksum_manifest.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::learner {
@@ -19,19 +25,28 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kStepPrefix[] = "step-";
+constexpr char kAsyncPoliciesFile[] = "async_policies.safetensors";
 
+// Writes `text` to path + ".tmp", fsyncs it and renames it over `path`. ResourceExhausted for a
+// full disk or a file-size limit.
 absl::Status WriteFileAtomic(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
+  FILE* out = std::fopen(tmp.c_str(), "wb");
+  int err = out == nullptr ? errno : 0;
+  if (out != nullptr) {
+    if (std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fflush(out) != 0 ||
+        ::fsync(fileno(out)) != 0) {
+      err = errno;
+    }
+    if (std::fclose(out) != 0 && err == 0) err = errno;
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp.string(), ": ", ec.message()));
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    std::remove(tmp.c_str());
+    const std::string why = absl::StrCat("cannot write ", path.string(), ": ", std::strerror(err));
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT) return absl::ResourceExhaustedError(why);
+    return absl::InternalError(why);
+  }
   return absl::OkStatus();
 }
 
@@ -91,27 +106,109 @@ absl::StatusOr<TrainerState> ParseState(const std::string& text, const std::stri
   return s;
 }
 
-// Deletes step directories other than the newest `keep` (and stale temporaries).
-void Prune(const fs::path& root, int keep) {
+// The step directories under root ("step-000020"), oldest first (the names are zero-padded).
+std::vector<std::string> StepDirs(const fs::path& root) {
   std::vector<std::string> steps;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root, ec)) {
     const std::string name = e.path().filename().string();
     if (absl::StartsWith(name, kStepPrefix) && e.is_directory()) steps.push_back(name);
-    if (absl::StartsWith(name, ".tmp-")) fs::remove_all(e.path(), ec);
   }
-  std::sort(steps.begin(), steps.end());  // Zero-padded, so this is step order.
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+// Deletes step directories other than the newest `keep` (and stale temporaries).
+void Prune(const fs::path& root, int keep) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    if (absl::StartsWith(e.path().filename().string(), ".tmp-")) fs::remove_all(e.path(), ec);
+  }
+  const std::vector<std::string> steps = StepDirs(root);
   for (size_t i = 0; i + keep < steps.size(); ++i) fs::remove_all(root / steps[i], ec);
+}
+
+std::string PolicyTensorName(int64_t step) { return absl::StrFormat("policy.step-%06d", step); }
+
+// Every file of a checkpoint into `dir`, the checksum manifest last.
+absl::Status WriteStepDir(const fs::path& dir, const model::ModelConfig& config,
+                          const float* params, const std::vector<float>& adam_m,
+                          const std::vector<float>& adam_v, const TrainerState& state,
+                          const std::string& tokenizer_dir,
+                          const std::map<int64_t, const float*>& earlier_policies) {
+  RETURN_IF_ERROR(model::SaveModelDir(dir.string(), config, params));
+  std::vector<std::string> files = {"config.json", "model.safetensors", "optimizer.safetensors",
+                                    "trainer_state.json"};
+  const std::vector<int64_t> shape = {static_cast<int64_t>(adam_m.size())};
+  RETURN_IF_ERROR(model::WriteSafetensors(
+      (dir / "optimizer.safetensors").string(),
+      {{"adam.m", shape, adam_m.data()}, {"adam.v", shape, adam_v.data()}}));
+  if (!earlier_policies.empty()) {
+    std::vector<model::NamedTensor> tensors;
+    for (const auto& [step, p] : earlier_policies)
+      tensors.push_back({PolicyTensorName(step), shape, p});
+    RETURN_IF_ERROR(model::WriteSafetensors((dir / kAsyncPoliciesFile).string(), tensors));
+    files.push_back(kAsyncPoliciesFile);
+  }
+  if (!tokenizer_dir.empty()) {
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+      const fs::path src = fs::path(tokenizer_dir) / f;
+      if (!fs::exists(src)) continue;
+      std::error_code ec;
+      fs::copy_file(src, dir / f, fs::copy_options::overwrite_existing, ec);
+      if (ec)
+        return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
+      files.push_back(f);
+    }
+  }
+  RETURN_IF_ERROR(WriteFileAtomic(dir / "trainer_state.json", StateJson(state)));
+  RETURN_IF_ERROR(WriteChecksumManifest(dir.string(), files));
+  SyncDir(dir);
+  return absl::OkStatus();
+}
+
+// One checkpoint directory, its checksums verified first (a directory without a manifest is an
+// older checkpoint and loads unverified).
+absl::StatusOr<CheckpointContents> LoadStepDir(const fs::path& dir) {
+  if (absl::Status s = VerifyChecksumManifest(dir.string()); !s.ok() && !absl::IsNotFound(s)) {
+    return s;
+  }
+  CheckpointContents c;
+  c.dir = dir.string();
+  ASSIGN_OR_RETURN(c.weights, model::LoadModelDir(c.dir));
+  ASSIGN_OR_RETURN(auto opt,
+                   model::SafetensorsFile::Open((dir / "optimizer.safetensors").string()));
+  const std::vector<int64_t> shape = {static_cast<int64_t>(c.weights.params.size())};
+  c.adam_m.resize(c.weights.params.size());
+  c.adam_v.resize(c.weights.params.size());
+  RETURN_IF_ERROR(opt->ReadFloat("adam.m", shape, c.adam_m.data()));
+  RETURN_IF_ERROR(opt->ReadFloat("adam.v", shape, c.adam_v.data()));
+  ASSIGN_OR_RETURN(c.state, ReadTrainerState(c.dir));
+  if (fs::exists(dir / kAsyncPoliciesFile)) {
+    ASSIGN_OR_RETURN(auto policies,
+                     model::SafetensorsFile::Open((dir / kAsyncPoliciesFile).string()));
+    for (const auto& [tensor, entry] : policies->tensors()) {
+      int64_t step = -1;
+      if (!absl::SimpleAtoi(absl::StripPrefix(tensor, "policy.step-"), &step) ||
+          tensor != PolicyTensorName(step)) {
+        return absl::DataLossError(
+            absl::StrCat(kAsyncPoliciesFile, ": unexpected tensor ", tensor));
+      }
+      std::vector<float>& p = c.earlier_policies[step];
+      p.resize(c.weights.params.size());
+      RETURN_IF_ERROR(policies->ReadFloat(tensor, shape, p.data()));
+    }
+  }
+  return c;
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> WriteCheckpoint(const std::string& root,
-                                            const model::ModelConfig& config, const float* params,
-                                            const std::vector<float>& adam_m,
-                                            const std::vector<float>& adam_v,
-                                            const TrainerState& state,
-                                            const std::string& tokenizer_dir, int keep) {
+absl::StatusOr<std::string> WriteCheckpoint(
+    const std::string& root, const model::ModelConfig& config, const float* params,
+    const std::vector<float>& adam_m, const std::vector<float>& adam_v, const TrainerState& state,
+    const std::string& tokenizer_dir, const std::map<int64_t, const float*>& earlier_policies,
+    int keep) {
   const fs::path root_path(root);
   std::error_code ec;
   fs::create_directories(root_path, ec);
@@ -120,22 +217,13 @@ absl::StatusOr<std::string> WriteCheckpoint(const std::string& root,
   const std::string name = absl::StrFormat("%s%06d", kStepPrefix, state.step);
   const fs::path tmp = root_path / absl::StrCat(".tmp-", name, "-", ::getpid());
   fs::remove_all(tmp, ec);
-  RETURN_IF_ERROR(model::SaveModelDir(tmp.string(), config, params));
-  const std::vector<int64_t> shape = {static_cast<int64_t>(adam_m.size())};
-  RETURN_IF_ERROR(model::WriteSafetensors(
-      (tmp / "optimizer.safetensors").string(),
-      {{"adam.m", shape, adam_m.data()}, {"adam.v", shape, adam_v.data()}}));
-  if (!tokenizer_dir.empty()) {
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
-      const fs::path src = fs::path(tokenizer_dir) / f;
-      if (!fs::exists(src)) continue;
-      fs::copy_file(src, tmp / f, fs::copy_options::overwrite_existing, ec);
-      if (ec)
-        return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
-    }
+  // Whatever fails below, a partial directory must not stay behind to fill a full disk further.
+  absl::Status written =
+      WriteStepDir(tmp, config, params, adam_m, adam_v, state, tokenizer_dir, earlier_policies);
+  if (!written.ok()) {
+    fs::remove_all(tmp, ec);
+    return written;
   }
-  RETURN_IF_ERROR(WriteFileAtomic(tmp / "trainer_state.json", StateJson(state)));
-  SyncDir(tmp);
   const fs::path final_dir = root_path / name;
   if (fs::exists(final_dir)) {
     // A resumed run redoing this step: the old directory goes once the new one is complete.
@@ -170,25 +258,31 @@ absl::StatusOr<std::string> LatestCheckpointDir(const std::string& root) {
 }
 
 absl::StatusOr<CheckpointContents> LoadLatestCheckpoint(const std::string& root) {
-  CheckpointContents c;
-  ASSIGN_OR_RETURN(c.dir, LatestCheckpointDir(root));
-  auto bad = [&](const absl::Status& s) {
-    return absl::DataLossError(absl::StrCat("checkpoint ", c.dir, ": ", s.message()));
-  };
-  auto weights = model::LoadModelDir(c.dir);
-  if (!weights.ok()) return bad(weights.status());
-  c.weights = std::move(*weights);
-  auto opt = model::SafetensorsFile::Open((fs::path(c.dir) / "optimizer.safetensors").string());
-  if (!opt.ok()) return bad(opt.status());
-  const std::vector<int64_t> shape = {static_cast<int64_t>(c.weights.params.size())};
-  c.adam_m.resize(c.weights.params.size());
-  c.adam_v.resize(c.weights.params.size());
-  if (auto s = (*opt)->ReadFloat("adam.m", shape, c.adam_m.data()); !s.ok()) return bad(s);
-  if (auto s = (*opt)->ReadFloat("adam.v", shape, c.adam_v.data()); !s.ok()) return bad(s);
-  auto state = ReadTrainerState(c.dir);
-  if (!state.ok()) return absl::IsNotFound(state.status()) ? bad(state.status()) : state.status();
-  c.state = *state;
-  return c;
+  const fs::path root_path(root);
+  // `latest` first, then every older step directory, newest first.
+  std::vector<std::string> candidates;
+  std::string newest;
+  if (auto latest = ReadFile(root_path / "latest"); latest.ok()) {
+    newest = std::string(absl::StripAsciiWhitespace(*latest));
+    candidates.push_back(newest);
+  }
+  std::vector<std::string> steps = StepDirs(root_path);
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    if (newest.empty() || *it < newest) candidates.push_back(*it);
+  }
+  if (candidates.empty()) return absl::NotFoundError(absl::StrCat("no checkpoint under ", root));
+  std::vector<std::string> skipped;
+  for (const std::string& name : candidates) {
+    const fs::path dir = root_path / name;
+    auto c = LoadStepDir(dir);
+    if (c.ok()) {
+      c->skipped = std::move(skipped);
+      return c;
+    }
+    skipped.push_back(
+        absl::StrCat("checkpoint ", dir.string(), " is unusable: ", c.status().message()));
+  }
+  return absl::DataLossError(absl::StrJoin(skipped, "; "));
 }
 
 }  // namespace flywheel::learner

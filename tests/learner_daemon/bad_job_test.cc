@@ -32,8 +32,8 @@ TEST(BadJobTest, SubmitReportsEveryProblemAtOnce) {
   ASSERT_FALSE(job.ok());
   EXPECT_EQ(job.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string msg(job.status().message());
-  for (const char* needle : {"no-such-model", "no-such-data.jsonl", "bad_eval.jsonl:2",
-                             "telepathy", "group_size", "127.0.0.1:1", "127.0.0.1:2"}) {
+  for (const char* needle : {"no-such-model", "no-such-data.jsonl", "bad_eval.jsonl:2", "telepathy",
+                             "group_size", "127.0.0.1:1", "127.0.0.1:2"}) {
     EXPECT_NE(msg.find(needle), std::string::npos) << needle << " missing from:\n" << msg;
   }
 }
@@ -65,7 +65,7 @@ TEST(BadJobTest, NonFiniteUpdateStopsTheJobAndKeepsTheLastGoodCheckpoint) {
   EXPECT_TRUE(HttpGet(cluster.rollout(0)->metrics_address(), "/metrics").ok());
 }
 
-TEST(BadJobTest, WriteRpcsNeedTheBearerTokenWhenOneIsSet) {
+TEST(BadJobTest, EveryRpcNeedsTheBearerTokenWhenOneIsSet) {
   TempDir dir;
   {
     std::ofstream token(dir.File("token"));
@@ -94,9 +94,12 @@ TEST(BadJobTest, WriteRpcsNeedTheBearerTokenWhenOneIsSet) {
   rpc::AddBearer(&ok_ctx, "s3cret");
   v1::Job job;
   EXPECT_EQ(stub->SubmitJob(&ok_ctx, {}, &job).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  // Reads stay open.
-  grpc::ClientContext list_ctx;
+  // Reads need it too: the token says which tenant's jobs the caller may see (a file with one
+  // bare token makes it the admin's, who sees all).
+  grpc::ClientContext anon_ctx, list_ctx;
   v1::ListJobsResponse list;
+  EXPECT_EQ(stub->ListJobs(&anon_ctx, {}, &list).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  rpc::AddBearer(&list_ctx, "s3cret");
   EXPECT_TRUE(stub->ListJobs(&list_ctx, {}, &list).ok());
 }
 

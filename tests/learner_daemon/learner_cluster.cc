@@ -3,16 +3,19 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/base/logging.h"
+#include "common/base/status_macros.h"
 #include "common/model/checkpoint.h"
+#include "common/rpc/auth.h"
+#include "common/rpc/client.h"
 #include "common/rpc/status.h"
 #include "common/tokenizer/byte_level_tokenizer.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "learner/tasks/arith_task.h"
 #include "nlohmann/json.hpp"
@@ -20,7 +23,10 @@
 namespace flywheel::testing {
 
 LearnerCluster::LearnerCluster(int rollout_servers, std::vector<std::string> learner_args)
-    : learner_args_(std::move(learner_args)) {
+    : LearnerCluster(LearnerClusterOptions{.rollout_servers = rollout_servers,
+                                           .learner_args = std::move(learner_args)}) {}
+
+LearnerCluster::LearnerCluster(LearnerClusterOptions options) : options_(std::move(options)) {
   auto config = model::PresetConfig("tiny");
   FW_CHECK(config.ok());
   auto w = model::RandomModel(*config, 7);
@@ -28,7 +34,7 @@ LearnerCluster::LearnerCluster(int rollout_servers, std::vector<std::string> lea
   FW_CHECK(tokenizer::WriteByteLevelTokenizer(model_dir()).ok());
   learner::ArithTaskOptions task;
   task.digits = 1;
-  task.ops = "+";
+  task.ops = std::string("+");  // (assigning the literal trips GCC 12's -Wrestrict bug 105329)
   task.train_count = 60;
   task.eval_count = 16;
   auto splits = learner::GenerateArithSplits(task);
@@ -48,15 +54,15 @@ LearnerCluster::LearnerCluster(int rollout_servers, std::vector<std::string> lea
           << "\n";
     }
   }
-  for (int i = 0; i < rollout_servers; ++i) {
+  for (int i = 0; i < options_.rollout_servers; ++i) {
     auto r = StartRolloutServer({"--model", model_dir()});
     FW_CHECK(r.ok()) << r.status();
     rollouts_.push_back(std::move(*r));
   }
-  auto rw = DaemonProcess::Start({FLYWHEEL_REWARD_BIN, "--listen", "127.0.0.1:0",
-                                  "--metrics-listen", "127.0.0.1:0", "--threads", "1"});
-  FW_CHECK(rw.ok()) << rw.status();
-  reward_ = std::move(*rw);
+  for (int i = 0; i < options_.reward_servers; ++i) {
+    rewards_.push_back(StartReward("127.0.0.1:0"));
+    reward_addresses_.push_back(rewards_.back()->address());
+  }
   StartLearner();
 }
 
@@ -71,20 +77,38 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> LearnerCluster::StartRolloutServe
                                    "1",
                                    "--kv-blocks",
                                    "512"};
+  argv.insert(argv.end(), options_.server_args.begin(), options_.server_args.end());
   argv.insert(argv.end(), args.begin(), args.end());
   return DaemonProcess::Start(argv);
 }
+
+std::unique_ptr<DaemonProcess> LearnerCluster::StartReward(const std::string& listen) {
+  std::vector<std::string> argv = {FLYWHEEL_REWARD_BIN, "--listen",  listen, "--metrics-listen",
+                                   "127.0.0.1:0",       "--threads", "1"};
+  argv.insert(argv.end(), options_.server_args.begin(), options_.server_args.end());
+  auto rw = DaemonProcess::Start(argv);
+  FW_CHECK(rw.ok()) << rw.status();
+  return std::move(*rw);
+}
+
+void LearnerCluster::KillReward(int i) {
+  auto st = rewards_[i]->Stop(SIGKILL);
+  FW_CHECK(st.ok()) << st.status();
+}
+
+void LearnerCluster::RestartReward(int i) { rewards_[i] = StartReward(reward_addresses_[i]); }
 
 void LearnerCluster::StartLearner() {
   std::vector<std::string> argv = {FLYWHEEL_LEARNER_BIN, "--listen",    "127.0.0.1:0",
                                    "--metrics-listen",   "127.0.0.1:0", "--state-dir",
                                    state_dir(),          "--threads",   "1"};
-  argv.insert(argv.end(), learner_args_.begin(), learner_args_.end());
-  auto l = DaemonProcess::Start(argv);
+  argv.insert(argv.end(), options_.learner_args.begin(), options_.learner_args.end());
+  auto l = DaemonProcess::Start(argv, 60, options_.learner_log_file ? learner_log() : "");
   FW_CHECK(l.ok()) << l.status();
   learner_ = std::move(*l);
-  stub_ = v1::JobService::NewStub(
-      grpc::CreateChannel(learner_->address(), grpc::InsecureChannelCredentials()));
+  rpc::ChannelOptions channel;
+  channel.tls = options_.client_tls;
+  stub_ = v1::JobService::NewStub(rpc::MakeChannel(learner_->address(), channel));
 }
 
 void LearnerCluster::KillLearner() {
@@ -108,7 +132,7 @@ v1::JobSpec LearnerCluster::GrpoSpec() const {
   s.set_dataset(digits_path());
   s.set_eval_dataset(eval_path());
   for (const auto& r : rollouts_) s.add_rollout_servers(r->address());
-  s.add_reward_servers(reward_->address());
+  for (const auto& a : reward_addresses_) s.add_reward_servers(a);
   s.mutable_grpo()->set_group_size(4);
   s.mutable_optimizer()->set_lr(1e-3);
   s.set_prompts_per_step(4);
@@ -126,6 +150,7 @@ v1::JobSpec LearnerCluster::GrpoSpec() const {
 absl::StatusOr<v1::Job> LearnerCluster::Submit(const v1::JobSpec& spec) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  rpc::AddBearer(&ctx, options_.token);
   v1::SubmitJobRequest req;
   *req.mutable_spec() = spec;
   v1::Job job;
@@ -137,6 +162,7 @@ absl::StatusOr<v1::Job> LearnerCluster::Submit(const v1::JobSpec& spec) {
 absl::StatusOr<v1::Job> LearnerCluster::Get(const std::string& id) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  rpc::AddBearer(&ctx, options_.token);
   v1::GetJobRequest req;
   req.set_id(id);
   v1::Job job;
@@ -172,21 +198,38 @@ absl::Status LearnerCluster::WaitForStep(const std::string& id, int64_t step, do
   return absl::DeadlineExceededError("job did not reach its step in time: " + id);
 }
 
-absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(
-    const std::string& id, std::vector<std::string>* messages) {
+absl::StatusOr<std::vector<v1::JobEvent>> LearnerCluster::WatchEvents(const std::string& id) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
+  rpc::AddBearer(&ctx, options_.token);
   v1::WatchJobRequest req;
   req.set_id(id);
   auto reader = stub_->WatchJob(&ctx, req);
-  std::vector<v1::StepMetrics> out;
+  std::vector<v1::JobEvent> out;
   v1::JobEvent e;
-  while (reader->Read(&e)) {
+  while (reader->Read(&e)) out.push_back(e);
+  grpc::Status st = reader->Finish();
+  if (!st.ok()) return rpc::FromGrpc(st);
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(
+    const std::string& id, std::vector<std::string>* messages) {
+  ASSIGN_OR_RETURN(auto events, WatchEvents(id));
+  std::vector<v1::StepMetrics> out;
+  for (const auto& e : events) {
     if (e.has_metrics()) out.push_back(e.metrics());
     if (messages != nullptr && !e.message().empty()) messages->push_back(e.message());
   }
-  grpc::Status st = reader->Finish();
-  if (!st.ok()) return rpc::FromGrpc(st);
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> LearnerCluster::EventsToEnd(const std::string& id) {
+  ASSIGN_OR_RETURN(auto events, WatchEvents(id));
+  std::vector<std::string> out;
+  for (const auto& e : events) {
+    if (!e.message().empty()) out.push_back(e.message());
+  }
   return out;
 }
 
@@ -194,6 +237,26 @@ std::vector<float> LoadParams(const std::string& dir) {
   auto w = model::LoadModelDir(dir);
   EXPECT_TRUE(w.ok()) << w.status();
   return w.ok() ? w->params : std::vector<float>{};
+}
+
+bool SameWeights(const std::string& dir_a, const std::string& dir_b) {
+  const std::vector<float> a = LoadParams(dir_a), b = LoadParams(dir_b);
+  return !a.empty() && a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+absl::StatusOr<v1::Job> LearnerCluster::Run(const v1::JobSpec& spec, double timeout_s) {
+  ASSIGN_OR_RETURN(v1::Job job, Submit(spec));
+  return Wait(job.id(), timeout_s);
+}
+
+absl::StatusOr<v1::Job> LearnerCluster::RunToSuccess(const v1::JobSpec& spec, double timeout_s) {
+  ASSIGN_OR_RETURN(v1::Job job, Run(spec, timeout_s));
+  if (job.state() != v1::JOB_STATE_SUCCEEDED) {
+    return absl::AbortedError(absl::StrCat("job ", job.id(), " ended ",
+                                           v1::JobState_Name(job.state()), ": ", job.error()));
+  }
+  return job;
 }
 
 }  // namespace flywheel::testing

@@ -30,8 +30,7 @@ TEST(ResumeTest, KilledLearnerResumesToIdenticalWeights) {
   ASSERT_TRUE(b.ok()) << b.status();
   // Past the first checkpoint (step 2), before the end.
   ASSERT_TRUE(cluster.WaitForStep(b->id(), 3).ok());
-  cluster.KillLearner();
-  cluster.StartLearner();
+  cluster.RestartLearner();
   auto listed = cluster.Get(b->id());
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_NE(listed->state(), v1::JOB_STATE_FAILED);

@@ -191,6 +191,7 @@ TEST(ConfigTest, RejectsBadConfigs) {
       {R"({"vocab_size": null})", "missing \"vocab_size\""},
       {R"({"vocab_size": "many"})", "must be an integer"},
       {R"({"model_type": "gpt2"})", "unsupported model_type"},
+      {R"({"model_type": 256512})", "\"model_type\" must be a string"},
       {R"({"hidden_act": "gelu"})", "hidden_act"},
       {R"({"rope_scaling": {"type": "yarn"}})", "rope_scaling needs \"factor\""},
       {R"({"rope_scaling": {"rope_type": "dynamic", "factor": 2.0}})", "\"dynamic\""},

@@ -15,6 +15,7 @@
 #include "reward/judge.h"
 #include "tests/model/test_util.h"
 #include "tests/util/daemon_process.h"
+#include "tests/util/time_scale.h"
 
 namespace flywheel {
 namespace {
@@ -30,7 +31,7 @@ std::unique_ptr<testing::DaemonProcess> StartReward(const std::vector<std::strin
                                    "--threads",
                                    "2",
                                    "--item-timeout",
-                                   "5"};
+                                   std::to_string(5 * testing::TimeScale())};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto d = testing::DaemonProcess::Start(argv);
   EXPECT_TRUE(d.ok()) << d.status();

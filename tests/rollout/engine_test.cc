@@ -264,10 +264,12 @@ TEST(EngineTest, ScoreMatchesForwardAndTopK) {
 
 TEST(EngineTest, StopStringsAndStopTokensEndSamplesAtFirstMatch) {
   auto engine = MakeEngine();
-  // A stand-in decoder: one letter per token, so matches are easy to predict.
+  // A stand-in vocabulary: one letter per token, so matches are easy to predict.
+  static const std::string kLetters = "abcdefghijklmnopqrstuvwxyz";
+  auto token_bytes = [](int32_t id) { return std::string_view(kLetters).substr(id % 26, 1); };
   auto decode = [](const std::vector<int32_t>& ids) {
     std::string s;
-    for (int32_t id : ids) s.push_back(static_cast<char>('a' + id % 26));
+    for (int32_t id : ids) s.push_back(kLetters[id % 26]);
     return s;
   };
   auto base = Params(Prompt(6, 21), 1, 1.0f, 60, 8);
@@ -275,7 +277,7 @@ TEST(EngineTest, StopStringsAndStopTokensEndSamplesAtFirstMatch) {
   const std::string text = decode(free_run.tokens);
   const std::string stop = text.substr(20, 3);
   auto with_stop = base;
-  with_stop.decode = decode;
+  with_stop.token_bytes = token_bytes;
   with_stop.stop_strings = {stop};
   const auto stopped = RunToEnd(*engine, with_stop)[0];
   const size_t end = text.find(stop) + stop.size();  // Tokens up to the one completing the match.

@@ -18,6 +18,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "rollout_server/kv_budget.h"
 #include "tests/model/test_util.h"
 #include "tests/util/daemon_process.h"
 
@@ -233,6 +234,17 @@ TEST_F(RolloutServerTest, WeightPushesGoodAndBad) {
   EXPECT_TRUE(
       SameBits(CoreLogprobs(new_, after, after.completions(0)), after.completions(0).logprobs()));
   for (int64_t v : after.completions(0).versions()) EXPECT_EQ(v, 7);
+
+  // The next push is received into the buffer of the weights the last one replaced (old_'s,
+  // Engine::TakeStagingBuffer): every value must be the pushed one, none left from before.
+  const model::ModelWeights third = testing::PerturbedModel(ServerConfig(), 23);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // The staging thread frees old_.
+  ASSERT_TRUE(Push(Chunks(third.params, 8), kToken, &pr).ok());
+  v1::GenerateResponse recycled;
+  ASSERT_TRUE(Generate(Request({4, 5, 6}, 1, 6, 1), &recycled).ok());
+  EXPECT_TRUE(SameBits(CoreLogprobs(third, recycled, recycled.completions(0)),
+                       recycled.completions(0).logprobs()));
+  for (int64_t v : recycled.completions(0).versions()) EXPECT_EQ(v, 8);
 }
 
 TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
@@ -404,6 +416,66 @@ TEST(RolloutServerTextTest, MalformedGenerationConfigStopsStartup) {
   // The daemon names the file and the field on stderr (seen in the test log) and exits.
   ASSERT_FALSE(daemon.ok());
   EXPECT_NE(daemon.status().message().find("exited"), absl::string_view::npos) << daemon.status();
+}
+
+// A budget smaller than the weights: the daemon refuses to start and says what does not fit and
+// which flag changes it, rather than allocating a cache it cannot hold.
+TEST(RolloutServerTextTest, AMemoryBudgetBelowTheWeightsIsRefusedClearly) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 1 --out ", dir.File("m")),
+          &out),
+      0)
+      << out;
+  out.clear();
+  const int code = testing::RunCommand(
+      absl::StrCat(
+          FLYWHEEL_ROLLOUT_BIN, " --model ", dir.File("m"),
+          " --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --threads 1 --memory-budget 4K"),
+      &out);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(out.find("does not fit the memory budget of 4.0 KiB"), std::string::npos) << out;
+  EXPECT_NE(out.find("--memory-budget"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
+}
+
+// The models of one server share its memory budget: every model's weights and its push staging
+// count. A budget that holds one model, its staging, one step's activations and eight KV blocks
+// serves that model alone, and refuses it twice (--model a=DIR --model b=DIR), naming both.
+TEST(RolloutServerTextTest, EveryServedModelCountsAgainstTheMemoryBudget) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand(
+          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 1 --out ", dir.File("m")),
+          &out),
+      0)
+      << out;
+  auto model = model::Transformer::Load(dir.File("m"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->PackInferenceWeights(nullptr);  // The daemon counts the packed copy too.
+  const model::ModelConfig& c = (*model)->config();
+  // At the daemon's defaults: 2048 tokens per step, 256 running sequences, blocks of 16 tokens.
+  const int64_t budget = 2 * (*model)->WeightBytes() + rollout::StepActivationBytes(c, 2048, 256) +
+                         8 * rollout::KvBlockBytes(c, 16);
+  const std::vector<std::string> flags = {
+      "--listen",  "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+      "--threads", "1",           "--memory-budget",  absl::StrCat(budget)};
+  std::vector<std::string> one = {FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m")};
+  one.insert(one.end(), flags.begin(), flags.end());
+  auto alone = testing::DaemonProcess::Start(one);
+  ASSERT_TRUE(alone.ok()) << "one model within its budget did not start: " << alone.status();
+  alone->reset();
+
+  out.clear();
+  std::string two = absl::StrCat(FLYWHEEL_ROLLOUT_BIN, " --model a=", dir.File("m"),
+                                 " --model b=", dir.File("m"));
+  for (const auto& f : flags) absl::StrAppend(&two, " ", f);
+  EXPECT_NE(testing::RunCommand(two, &out), 0) << out;
+  EXPECT_NE(out.find("the weights of 2 models hold"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
 }
 
 TEST_F(RolloutServerTest, SigtermStopsCleanly) {

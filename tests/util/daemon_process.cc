@@ -34,7 +34,7 @@ std::string After(const std::string& text, const std::string& marker) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
-    const std::vector<std::string>& argv, double timeout_s) {
+    const std::vector<std::string>& argv, double timeout_s, const std::string& stderr_path) {
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError("pipe failed");
   pid_t pid = fork();
@@ -43,6 +43,13 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
     dup2(fds[1], STDOUT_FILENO);
     close(fds[0]);
     close(fds[1]);
+    if (!stderr_path.empty()) {
+      const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (err >= 0) {
+        dup2(err, STDERR_FILENO);
+        close(err);
+      }
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -14,9 +14,11 @@ namespace flywheel::testing {
 
 class DaemonProcess {
  public:
-  // Runs argv[0] with argv; waits up to timeout_s for both address lines on its stdout.
+  // Runs argv[0] with argv; waits up to timeout_s for both address lines on its stdout. Its
+  // stderr (the log) is the test's, or appended to `stderr_path` when given.
   static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start(const std::vector<std::string>& argv,
-                                                              double timeout_s = 60);
+                                                              double timeout_s = 60,
+                                                              const std::string& stderr_path = "");
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;

@@ -16,6 +16,7 @@
 // balanced between threads.
 #include "common/kernels/cpu/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -94,6 +95,48 @@ void GatherKvRows(std::vector<const float*>* k_rows, std::vector<const float*>* 
 
 }  // namespace
 
+namespace {
+
+// Output (D) of one query against keys 0 .. n_keys-1, whose rows (KV head 0) are kr / vr and whose
+// head starts g_off floats in; p (n_keys) receives the probabilities. The one sequence of
+// operations every path runs for a (position, head) pair: the invariance contract.
+void AttendOne(float* o, float* p, const float* qv, const float* const* kr, const float* const* vr,
+               int64_t g_off, int64_t n_keys, int64_t D, float scale) {
+  DotRows(p, qv, n_keys, D, [&](int64_t j) { return kr[j] + g_off; });
+  const F8 sv = vec::Set1(scale);
+  int64_t j = 0;
+  for (; j + kLanes <= n_keys; j += kLanes) vec::Store(p + j, vec::Mul(vec::Load(p + j), sv));
+  for (; j < n_keys; ++j) p[j] = p[j] * scale;
+
+  float m = -std::numeric_limits<float>::infinity();
+  for (j = 0; j < n_keys; ++j) m = p[j] > m ? p[j] : m;
+  const F8 mv = vec::Set1(m);
+  for (j = 0; j + kLanes <= n_keys; j += kLanes) {
+    vec::Store(p + j, vec::Exp(vec::Sub(vec::Load(p + j), mv)));
+  }
+  for (; j < n_keys; ++j) p[j] = vec::ExpScalar(p[j] - m);
+
+  float sum = 0.0f;
+  for (j = 0; j < n_keys; ++j) sum += p[j];  // Key order: the invariance contract.
+  const F8 sumv = vec::Set1(sum);
+  for (j = 0; j + kLanes <= n_keys; j += kLanes) {
+    vec::Store(p + j, vec::Div(vec::Load(p + j), sumv));
+  }
+  for (; j < n_keys; ++j) p[j] = p[j] / sum;
+
+  for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
+  AccumulateRows(
+      o, n_keys, D, [&](int64_t k) { return p[k]; }, [&](int64_t k) { return vr[k] + g_off; });
+}
+
+float* ScratchFloats(int64_t n) {
+  thread_local std::vector<float> scratch;
+  if (static_cast<int64_t>(scratch.size()) < n) scratch.resize(n);
+  return scratch.data();
+}
+
+}  // namespace
+
 void attention_forward(float* out, float* att, const float* q, const KvView& kv, int64_t pos0,
                        int64_t T, int64_t H, int64_t KVH, int64_t D, ThreadPool* pool) {
   const int64_t n_total = pos0 + T;
@@ -105,51 +148,78 @@ void attention_forward(float* out, float* att, const float* q, const KvView& kv,
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
 
   ParallelFor(pool, T * H, [&](int64_t i0, int64_t i1) {
-    // Probabilities go straight to att when it is kept; otherwise to this thread's scratch.
-    thread_local std::vector<float> scratch;
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t t = Zigzag(i / H, T);
       const int64_t h = i % H;
       const int64_t n_keys = pos0 + t + 1;
-      const int64_t g_off = (h / group) * D;
-      const float* qv = q + (t * H + h) * D;
       float* p;
       if (att != nullptr) {
+        // Probabilities go straight to att when it is kept; otherwise to this thread's scratch.
         p = att + (t * H + h) * n_total;
         for (int64_t j = n_keys; j < n_total; ++j) p[j] = 0.0f;
       } else {
-        if (static_cast<int64_t>(scratch.size()) < n_keys) scratch.resize(n_keys);
-        p = scratch.data();
+        p = ScratchFloats(n_keys);
       }
-
-      DotRows(p, qv, n_keys, D, [&](int64_t j) { return kr[j] + g_off; });
-      const F8 sv = vec::Set1(scale);
-      int64_t j = 0;
-      for (; j + kLanes <= n_keys; j += kLanes) vec::Store(p + j, vec::Mul(vec::Load(p + j), sv));
-      for (; j < n_keys; ++j) p[j] = p[j] * scale;
-
-      float m = -std::numeric_limits<float>::infinity();
-      for (j = 0; j < n_keys; ++j) m = p[j] > m ? p[j] : m;
-      const F8 mv = vec::Set1(m);
-      for (j = 0; j + kLanes <= n_keys; j += kLanes) {
-        vec::Store(p + j, vec::Exp(vec::Sub(vec::Load(p + j), mv)));
-      }
-      for (; j < n_keys; ++j) p[j] = vec::ExpScalar(p[j] - m);
-
-      float sum = 0.0f;
-      for (j = 0; j < n_keys; ++j) sum += p[j];  // Key order: the invariance contract.
-      const F8 sumv = vec::Set1(sum);
-      for (j = 0; j + kLanes <= n_keys; j += kLanes) {
-        vec::Store(p + j, vec::Div(vec::Load(p + j), sumv));
-      }
-      for (; j < n_keys; ++j) p[j] = p[j] / sum;
-
-      float* o = out + (t * H + h) * D;
-      for (int64_t d = 0; d < D; ++d) o[d] = 0.0f;
-      AccumulateRows(
-          o, n_keys, D, [&](int64_t k) { return p[k]; }, [&](int64_t k) { return vr[k] + g_off; });
+      AttendOne(out + (t * H + h) * D, p, q + (t * H + h) * D, kr, vr, (h / group) * D, n_keys, D,
+                scale);
     }
   });
+}
+
+void attention_forward_segments(float* out, const float* q, const AttentionSegment* segments,
+                                int64_t num_segments, int64_t H, int64_t KVH, int64_t D,
+                                ThreadPool* pool) {
+  const int64_t group = H / KVH;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  // Work items are (segment, row, head) triples; an item costs the keys it reads. Threads take
+  // contiguous runs of equal cost, so one long prefill does not leave the other threads idle
+  // behind it, and a whole step of many sequences is one hand-off to the pool.
+  struct Item {
+    int64_t seg, row, h, n_keys;
+  };
+  // The caller's scratch; the workers reach it through these references (a thread_local named
+  // inside the lambda would be the worker's own, empty, instance).
+  thread_local std::vector<Item> item_buf;
+  thread_local std::vector<int64_t> cost_buf;
+  std::vector<Item>& items = item_buf;
+  std::vector<int64_t>& cost_end = cost_buf;
+  items.clear();
+  cost_end.clear();
+  int64_t total = 0;
+  for (int64_t s = 0; s < num_segments; ++s) {
+    const AttentionSegment& seg = segments[s];
+    for (int64_t t = 0; t < seg.T; ++t) {
+      for (int64_t h = 0; h < H; ++h) {
+        items.push_back({s, seg.row0 + t, h, seg.pos0 + t + 1});
+        total += seg.pos0 + t + 1;
+        cost_end.push_back(total);
+      }
+    }
+  }
+  const int64_t n_items = static_cast<int64_t>(items.size());
+  // Runs the items whose cost range ends in (c0, c1].
+  auto run = [&](int64_t c0, int64_t c1) {
+    thread_local std::vector<const float*> kr, vr;
+    int64_t gathered = -1;
+    for (int64_t i = std::upper_bound(cost_end.begin(), cost_end.end(), c0) - cost_end.begin();
+         i < n_items && cost_end[i] <= c1; ++i) {
+      const Item& it = items[i];
+      const AttentionSegment& seg = segments[it.seg];
+      if (gathered != it.seg) {  // Items of one segment are adjacent: gather its rows once.
+        GatherKvRows(&kr, &vr, seg.kv, seg.pos0 + seg.T);
+        gathered = it.seg;
+      }
+      const int64_t row = it.row * H + it.h;
+      AttendOne(out + row * D, ScratchFloats(it.n_keys), q + row * D, kr.data(), vr.data(),
+                (it.h / group) * D, it.n_keys, D, scale);
+    }
+  };
+  const int T = pool == nullptr ? 1 : pool->num_threads();
+  if (T == 1 || n_items <= 1) {
+    run(0, total);
+    return;
+  }
+  pool->Run([&](int t) { run(total * t / T, total * (t + 1) / T); });
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,

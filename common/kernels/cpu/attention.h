@@ -34,6 +34,23 @@ struct KvView {
 void attention_forward(float* out, float* att, const float* q, const KvView& kv, int64_t pos0,
                        int64_t T, int64_t H, int64_t KVH, int64_t D, ThreadPool* pool);
 
+// One sequence's queries in a batched call: rows row0 .. row0+T-1 of q and out are its queries at
+// positions pos0 .. pos0+T-1, and kv holds its keys 0 .. pos0+T-1.
+struct AttentionSegment {
+  int64_t row0 = 0;
+  int64_t T = 0;
+  int64_t pos0 = 0;
+  KvView kv;
+};
+
+// attention_forward (att = null) for several sequences in one call, as an incremental step of
+// many sequences needs it: one hand-off to the pool for the whole batch, work split by the keys
+// each (row, head) reads. Bit for bit what attention_forward gives each segment alone.
+// out (N, H, D), q (N, H, D) over all segments' rows.
+void attention_forward_segments(float* out, const float* q, const AttentionSegment* segments,
+                                int64_t num_segments, int64_t H, int64_t KVH, int64_t D,
+                                ThreadPool* pool);
+
 // Backward of a full-sequence forward (pos0 = 0) with contiguous k, v (T, KVH, D).
 // dq (T, H, D), dk (T, KVH, D), dv (T, KVH, D) are accumulated (+=).
 // dout (T, H, D); q (T, H, D); att (T, H, T) from the forward.

@@ -39,6 +39,7 @@ class PackedMatrix {
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   const float* data() const { return data_.data(); }
+  int64_t bytes() const { return static_cast<int64_t>(data_.size() * sizeof(float)); }
 
  private:
   int64_t k_ = 0;
