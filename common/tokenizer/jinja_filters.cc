@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
 #include "common/tokenizer/jinja_builtins.h"
@@ -23,7 +24,9 @@ absl::StatusOr<Value> AttributePath(const Value& v, const std::string& path) {
     std::string part =
         path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!part.empty() && std::all_of(part.begin(), part.end(), ::isdigit)) {
-      ASSIGN_OR_RETURN(cur, GetItem(cur, Value::Int(std::stoll(part))));
+      int64_t index = 0;
+      if (!absl::SimpleAtoi(part, &index)) return Error("attribute index out of range: " + part);
+      ASSIGN_OR_RETURN(cur, GetItem(cur, Value::Int(index)));
     } else {
       ASSIGN_OR_RETURN(cur, GetItem(cur, Value::String(part)));
     }
@@ -316,7 +319,10 @@ absl::StatusOr<Value> ApplyFilter(Interpreter& in, const std::string& name, cons
     } else {
       return fallback;
     }
-    return name == "int" ? Value::Int(static_cast<int64_t>(d)) : Value::Float(d);
+    if (name == "float") return Value::Float(d);
+    if (input.is_number() && input.kind() != Kind::kFloat) return Value::Int(input.integer());
+    const std::optional<int64_t> i = py::FloatToInt(d);
+    return i ? Value::Int(*i) : fallback;
   }
   if (name == "abs") {
     if (!input.is_number()) return Error("bad operand type for abs()");

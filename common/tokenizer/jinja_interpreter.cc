@@ -62,7 +62,10 @@ absl::StatusOr<Value> Format(const std::string& fmt, const Value& arg) {
     } else if (c == 'r') {
       out += v.Repr();
     } else if ((c == 'd' || c == 'i') && v.is_number()) {
-      absl::StrAppend(&out, static_cast<int64_t>(v.number()));
+      const std::optional<int64_t> i =
+          v.kind() == Kind::kFloat ? py::FloatToInt(v.number()) : v.integer();
+      if (!i) return absl::InvalidArgumentError("cannot convert float infinity or nan to integer");
+      absl::StrAppend(&out, *i);
     } else if (c == 'f' && v.is_number()) {
       absl::StrAppend(&out, absl::StrFormat("%f", v.number()));
     } else {

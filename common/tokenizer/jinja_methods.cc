@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
 #include "common/tokenizer/jinja_builtins.h"
@@ -67,7 +68,12 @@ absl::StatusOr<std::string> StrFormat(const std::string& fmt, const Args& args) 
     }
     const Value* v = nullptr;
     if (field.empty() || std::all_of(field.begin(), field.end(), ::isdigit)) {
-      const size_t index = field.empty() ? auto_index++ : std::stoul(field);
+      size_t index = auto_index;
+      if (field.empty()) {
+        ++auto_index;
+      } else if (!absl::SimpleAtoi(field, &index)) {
+        index = args.positional.size();  // too many digits: no such argument
+      }
       if (index < args.positional.size()) v = &args.positional[index];
     } else {
       for (const auto& [k, kv] : args.keyword) {

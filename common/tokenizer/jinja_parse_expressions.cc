@@ -1,6 +1,9 @@
 // Expressions by recursive descent, lowest precedence first: conditional, or, and, not,
 // comparisons (in, not in), + -, ~, * / // %, **, unary - +, then primaries with their postfix
 // attribute, item, call, filter and test operations.
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
 #include "common/tokenizer/jinja_parser_internal.h"
 
 namespace flywheel::tokenizer::jinja {
@@ -187,13 +190,12 @@ absl::StatusOr<ExprPtr> Parser::Primary() {
       ExprPtr e = Make(Expr::Type::kLiteral);
       ++pos_;
       if (t.type == TokenType::kFloat) {
-        e->literal = Value::Float(std::stod(t.value));
+        // Like Python, a float literal too large for a double is inf (std::stod would throw).
+        e->literal = Value::Float(std::strtod(t.value.c_str(), nullptr));
       } else {
-        try {
-          e->literal = Value::Int(std::stoll(t.value));
-        } catch (const std::exception&) {
-          return Error("integer literal out of range");
-        }
+        int64_t v = 0;
+        if (!absl::SimpleAtoi(t.value, &v)) return Error("integer literal out of range");
+        e->literal = Value::Int(v);
       }
       return e;
     }
@@ -254,7 +256,9 @@ absl::StatusOr<ExprPtr> Parser::Postfix(ExprPtr node) {
       if (Peek().type == TokenType::kInteger) {  // x.0 is x[0]
         ExprPtr item = Make(Expr::Type::kItem);
         ExprPtr index = Make(Expr::Type::kLiteral);
-        index->literal = Value::Int(std::stoll(Next().value));
+        int64_t i = 0;
+        if (!absl::SimpleAtoi(Next().value, &i)) return Error("integer index out of range");
+        index->literal = Value::Int(i);
         item->children.push_back(std::move(node));
         item->children.push_back(std::move(index));
         node = std::move(item);

@@ -238,6 +238,12 @@ std::string Repr(std::string_view s) {
   return out;
 }
 
+std::optional<int64_t> FloatToInt(double v) {
+  // 2^63 is exactly representable; every double below it in magnitude fits in int64.
+  if (!(std::fabs(v) < 9223372036854775808.0)) return std::nullopt;
+  return static_cast<int64_t>(v);
+}
+
 std::string FloatRepr(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";

@@ -44,6 +44,10 @@ std::string Repr(std::string_view s);
 // exponents in [-4, 16) and 'e+NN' otherwise, '.0' on integral values; inf, -inf, nan.
 std::string FloatRepr(double v);
 
+// int() of a float, truncating toward zero; nullopt for inf, nan and values past int64 (Python
+// raises there; a C++ cast would be undefined behaviour).
+std::optional<int64_t> FloatToInt(double v);
+
 // json.dumps of a str with ensure_ascii=False: only ", \ and control characters are escaped.
 void AppendJsonString(std::string_view s, std::string* out);
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/base/mix.h"
 #include "common/base/status_macros.h"
+#include "learner/tasks/arith_task.h"
 #include "learner/tasks/expr_task.h"
 #include "nlohmann/json.hpp"
 
@@ -66,12 +67,6 @@ absl::StatusOr<std::vector<std::vector<RoundSample>>> Sample(const std::vector<R
 
 absl::StatusOr<std::string> Text(const RoundSample& s, const tokenizer::Tokenizer& tokenizer) {
   return tokenizer.Decode(s.sample.completion, {.skip_special_tokens = true});
-}
-
-std::string MathTask(const std::string& gold) {
-  return nlohmann::json{
-      {"verifier", "math"}, {"gold", gold}, {"math", {{"extract", {"last_number"}}}}}
-      .dump();
 }
 
 // The gate's and the guide's verdicts on the round's conjectures.
@@ -197,7 +192,7 @@ absl::StatusOr<RoundResult> RunSelfPlayRound(const std::vector<const JobRow*>& r
     r.problems.push_back(std::move(p));
     attempts.push_back({ApplyTemplate(config.solver_template, conj.text),
                         stream(row, kConjectureAttemptStream + k), config.attempts});
-    tasks.push_back(MathTask(conj.answer));
+    tasks.push_back(LastNumberMathTask(conj.answer).dump());
   }
   t0 = Clock::now();
   ASSIGN_OR_RETURN(auto sampled, Sample(attempts, sampling, sources, cancel));

@@ -153,14 +153,16 @@ absl::StatusOr<ArithSplits> GenerateArithSplits(const ArithTaskOptions& options)
   return splits;
 }
 
-nlohmann::json ArithTaskSpec(const ArithRow& row) {
+nlohmann::json LastNumberMathTask(const std::string& gold) {
   // The model emits the bare number, with no \boxed{} or "The answer is": only the last-number
   // extraction finds it. The prompt is not part of the completion, so its operands cannot be
   // mistaken for the answer.
   return {{"verifier", "math"},
-          {"gold", row.answer},
+          {"gold", gold},
           {"math", {{"extract", nlohmann::json::array({"last_number"})}}}};
 }
+
+nlohmann::json ArithTaskSpec(const ArithRow& row) { return LastNumberMathTask(row.answer); }
 
 std::string ArithRowJson(const ArithRow& row) {
   // Keys in reading order (prompt, answer, task) rather than nlohmann::json's sorted order; the

@@ -61,8 +61,11 @@ absl::StatusOr<ArithSplits> GenerateArithSplits(const ArithTaskOptions& options)
 // digits or ops as above.
 absl::StatusOr<int64_t> ArithQuestionSpace(const ArithTaskOptions& options);
 
-// The task spec the reward service's `math` verifier scores a row with: gold = answer, and the
-// last-number extraction because the demo's model answers with the bare number.
+// The task spec the reward service's `math` verifier scores a bare-number answer with: the gold,
+// and the last-number extraction (the built-in tasks' models answer with the bare number).
+nlohmann::json LastNumberMathTask(const std::string& gold);
+
+// The task spec of an arithmetic row: LastNumberMathTask(row.answer).
 nlohmann::json ArithTaskSpec(const ArithRow& row);
 
 // One JSONL line without the newline:

@@ -71,7 +71,15 @@ const grpc::Status kDown(grpc::StatusCode::UNAVAILABLE, "connection refused");
 const grpc::Status kHung(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline");
 
 TEST(ReplicaSetTest, DeadServersTasksRunOnceOnTheOther) {
-  FakeServers servers([](int server, int64_t) { return server == 1 ? kDown : grpc::Status::OK; });
+  // The live server takes 5 ms a call, so that it still has calls in flight when the next task is
+  // dispatched: the dispatcher picks the server with the fewest calls in flight, and a server
+  // that answered at once (as under ThreadSanitizer's slower dispatch) could take every task
+  // before the dead one got any.
+  FakeServers servers([](int server, int64_t) {
+    if (server == 1) return kDown;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return grpc::Status::OK;
+  });
   std::vector<std::string> events;
   std::mutex events_mu;
   ReplicaSet set({"a", "b"}, {.kind = "reward server", .recover_after_seconds = 0.05},

@@ -129,5 +129,31 @@ TEST_F(ChatTemplateDirTest, BadTemplatesAndInputsAreErrorsNotCrashes) {
   EXPECT_FALSE((*deep)->Render({{"user", "x"}}).ok());  // runaway recursion is stopped
 }
 
+// Numbers past int64 or double in a template (found by fuzz_chat_template: std::stoll threw and
+// killed the process) are errors or Python's answers, never a crash.
+TEST(ChatTemplateTest, NumbersOutOfRangeAreErrorsNotCrashes) {
+  const std::vector<ChatMessage> one = {{"user", "hi"}};
+  auto dot = ChatTemplate::FromJinja("{{ messages.99999999999999999999 }}");
+  ASSERT_FALSE(dot.ok());
+  EXPECT_NE(dot.status().message().find("out of range"), std::string::npos) << dot.status();
+  EXPECT_FALSE(ChatTemplate::FromJinja("{{ 99999999999999999999 }}").ok());
+  auto attr = ChatTemplate::FromJinja("{{ messages|map(attribute='99999999999999999999')|list }}");
+  ASSERT_TRUE(attr.ok());
+  EXPECT_FALSE((*attr)->Render(one).ok());
+  auto format = ChatTemplate::FromJinja("{{ '{99999999999999999999}'.format(1) }}");
+  ASSERT_TRUE(format.ok());
+  EXPECT_FALSE((*format)->Render(one).ok());  // no such argument, as in Python
+  auto percent = ChatTemplate::FromJinja("{{ '%d' % 1.5e999 }}");
+  ASSERT_TRUE(percent.ok());
+  EXPECT_FALSE((*percent)->Render(one).ok());  // Python: cannot convert float infinity
+  // int of inf has no value: the filter's default, as Jinja gives for values int() refuses.
+  auto to_int =
+      ChatTemplate::FromJinja("{{ 1.5e999 }} {{ 1.5e999|int }} {{ 9007199254740993|int }}");
+  ASSERT_TRUE(to_int.ok());
+  auto text = (*to_int)->Render(one);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, "inf 0 9007199254740993");  // big ints stay exact (not rounded via double)
+}
+
 }  // namespace
 }  // namespace flywheel::tokenizer
