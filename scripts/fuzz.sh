@@ -31,8 +31,8 @@ for t in "${targets[@]}"; do
   if [ -d "tests/fuzz/regressions/$t" ]; then inputs+=("tests/fuzz/regressions/$t"); fi
   echo "fuzz: $t for ${seconds}s (seed $seed)"
   if ! build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$seconds" -seed="$seed" -timeout=10 \
-      -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t-" \
-      "${inputs[@]}" 2>"build-fuzz/$t.log"; then
+      -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+      -artifact_prefix="build-fuzz/artifacts/$t-" "${inputs[@]}" 2>"build-fuzz/$t.log"; then
     tail -n 60 "build-fuzz/$t.log"
     echo "fuzz: $t FAILED; the input is in build-fuzz/artifacts/" >&2
     exit 1

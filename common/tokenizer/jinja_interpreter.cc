@@ -15,6 +15,9 @@ namespace {
 
 // Deep enough for any chat template; stops runaway recursive macros before the stack does.
 constexpr int kMaxMacroDepth = 64;
+// The most bytes (or items) `seq * n` may make: far past any chat template's needs, and a template
+// cannot exhaust memory with one expression.
+constexpr size_t kMaxRepeated = size_t{16} << 20;
 
 absl::Status LineError(int line, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("template line ", line, ": ", what));
@@ -31,10 +34,36 @@ absl::Status AtLine(const absl::Status& s, int line) {
 
 bool IsInt(const Value& v) { return v.kind() == Kind::kInt || v.kind() == Kind::kBool; }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
+// Python's ints have no bound; a template's are 64-bit, and a result past that is an error (never
+// a wrapped value, which would be undefined behaviour).
+// r by pointer: an argument by value could be read before the overflow builtin has written it.
+absl::StatusOr<Value> IntResult(bool overflow, const int64_t* r) {
+  if (overflow) {
+    return absl::InvalidArgumentError("integer overflow (template integers are 64-bit)");
+  }
+  return Value::Int(*r);
+}
+
+absl::StatusOr<Value> IntArithmetic(const std::string& op, int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (op == "+") return IntResult(__builtin_add_overflow(a, b, &r), &r);
+  if (op == "-") return IntResult(__builtin_sub_overflow(a, b, &r), &r);
+  if (op == "*") return IntResult(__builtin_mul_overflow(a, b, &r), &r);
+  if (op == "//" || op == "%") {  // b != 0
+    if (b == -1) return op == "%" ? Value::Int(0) : IntResult(__builtin_sub_overflow(0, a, &r), &r);
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;  // floor, as Python rounds
+    return Value::Int(op == "//" ? q : a - q * b);
+  }
+  // "**" with b >= 0, by squaring: log2(b) steps, however large b is.
+  int64_t base = a;
+  bool overflow = false;
+  r = 1;
+  for (int64_t e = b; e > 0 && !overflow; e >>= 1) {
+    if (e & 1) overflow |= __builtin_mul_overflow(r, base, &r);
+    if (e > 1) overflow |= __builtin_mul_overflow(base, base, &base);
+  }
+  return IntResult(overflow, &r);
 }
 
 // printf-style '%' formatting of a str with %s, %r, %d, %i, %f and %%.
@@ -108,6 +137,10 @@ absl::StatusOr<Value> Arithmetic(const std::string& op, const Value& a, const Va
     const Value& count = &seq == &a ? b : a;
     if (!IsInt(count)) return type_error();
     const int64_t n = std::max<int64_t>(0, count.integer());
+    const size_t unit = seq.is_string() ? seq.str().size() : seq.items().size();
+    if (unit > 0 && n > static_cast<int64_t>(kMaxRepeated / unit)) {
+      return absl::InvalidArgumentError("repetition result too large");
+    }
     if (seq.is_string()) {
       std::string out;
       for (int64_t i = 0; i < n; ++i) out += seq.str();
@@ -122,28 +155,24 @@ absl::StatusOr<Value> Arithmetic(const std::string& op, const Value& a, const Va
   if (!a.is_number() || !b.is_number()) return type_error();
   const bool ints = IsInt(a) && IsInt(b);
   const double x = a.number(), y = b.number();
-  if (op == "+") return ints ? Value::Int(a.integer() + b.integer()) : Value::Float(x + y);
-  if (op == "-") return ints ? Value::Int(a.integer() - b.integer()) : Value::Float(x - y);
-  if (op == "*") return ints ? Value::Int(a.integer() * b.integer()) : Value::Float(x * y);
+  if (ints && (op == "+" || op == "-" || op == "*")) {
+    return IntArithmetic(op, a.integer(), b.integer());
+  }
+  if (op == "+") return Value::Float(x + y);
+  if (op == "-") return Value::Float(x - y);
+  if (op == "*") return Value::Float(x * y);
   if (op == "/") {
     if (y == 0) return absl::InvalidArgumentError("division by zero");
     return Value::Float(x / y);
   }
   if (op == "//" || op == "%") {
     if (y == 0) return absl::InvalidArgumentError("integer division or modulo by zero");
-    if (ints) {
-      const int64_t q = FloorDiv(a.integer(), b.integer());
-      return Value::Int(op == "//" ? q : a.integer() - q * b.integer());
-    }
+    if (ints) return IntArithmetic(op, a.integer(), b.integer());
     const double q = std::floor(x / y);
     return Value::Float(op == "//" ? q : x - q * y);
   }
   if (op == "**") {
-    if (ints && b.integer() >= 0) {
-      int64_t r = 1;
-      for (int64_t i = 0; i < b.integer(); ++i) r *= a.integer();
-      return Value::Int(r);
-    }
+    if (ints && b.integer() >= 0) return IntArithmetic(op, a.integer(), b.integer());
     return Value::Float(std::pow(x, y));
   }
   return type_error();
@@ -496,7 +525,8 @@ absl::StatusOr<Value> Interpreter::Eval(const Expr& e) {
                                  e.type == Expr::Type::kNeg ? "-" : "+", ": '", v.TypeName(), "'"));
       }
       if (e.type == Expr::Type::kPos) return IsInt(v) ? Value::Int(v.integer()) : v;
-      return IsInt(v) ? Value::Int(-v.integer()) : Value::Float(-v.number());
+      if (!IsInt(v)) return Value::Float(-v.number());
+      return IntArithmetic("-", 0, v.integer());
     }
     case Expr::Type::kNot: {
       ASSIGN_OR_RETURN(Value v, Eval(*e.children[0]));

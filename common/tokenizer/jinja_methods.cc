@@ -422,12 +422,15 @@ Dict BuiltinGlobals() {
           const int64_t start = n.size() > 1 ? n[0] : 0, stop = n.size() > 1 ? n[1] : n[0];
           const int64_t step = n.size() > 2 ? n[2] : 1;
           if (step == 0) return TypeError("range() arg 3 must not be zero");
-          // The sandbox caps ranges (MAX_RANGE); so does flywheel.
-          if ((stop - start) / step > 100000) return TypeError("range too big");
+          // The sandbox caps ranges (MAX_RANGE); so does flywheel. 128-bit: stop - start and the
+          // last i + step may be past int64.
+          const __int128 span = static_cast<__int128>(stop) - start;
+          const __int128 count =
+              (step > 0 ? span <= 0 : span >= 0) ? 0 : span / step + (span % step != 0 ? 1 : 0);
+          if (count > 100000) return TypeError("range too big");
           std::vector<Value> out;
-          for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-            out.push_back(Value::Int(i));
-          }
+          for (__int128 k = 0; k < count; ++k)
+            out.push_back(Value::Int(static_cast<int64_t>(start + k * step)));
           return Value::List(std::move(out));
         }));
   auto from_args = [](Args& args, bool ns) -> absl::StatusOr<Value> {

@@ -155,5 +155,37 @@ TEST(ChatTemplateTest, NumbersOutOfRangeAreErrorsNotCrashes) {
   EXPECT_EQ(*text, "inf 0 9007199254740993");  // big ints stay exact (not rounded via double)
 }
 
+// Integer arithmetic past 64 bits (found by fuzz_chat_template: a signed overflow, undefined
+// behaviour) is an error; within 64 bits it is Python's, floor division included; x ** n takes
+// log2(n) steps (it looped n times); ranges and repetitions are bounded.
+TEST(ChatTemplateTest, IntegerArithmeticIsPythonsOrAnError) {
+  const std::vector<ChatMessage> one = {{"user", "hi"}};
+  auto render = [&](const std::string& source) -> absl::StatusOr<std::string> {
+    auto t = ChatTemplate::FromJinja(source);
+    if (!t.ok()) return t.status();
+    return (*t)->Render(one);
+  };
+  // Expected strings are what python3-jinja2 prints for the same expressions.
+  auto ok = render(
+      "{{ 7 // -2 }} {{ 7 % -2 }} {{ -7 % 2 }} {{ 2 ** 62 }} {{ (-2) ** 63 }} "
+      "{{ (-9223372036854775807 - 1) % -1 }} {{ range(5, 0, -2)|list }} {{ range(0, -1, 2)|list }} "
+      "{{ range(-9223372036854775807, -9223372036854775805)|list }}");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok,
+            "-4 -1 1 4611686018427387904 -9223372036854775808 0 [5, 3, 1] [] "
+            "[-9223372036854775807, -9223372036854775806]");
+  for (const char* overflow :
+       {"{{ 999489*9*9189*9*99*9*910*910 }}", "{{ 9223372036854775807 + 1 }}",
+        "{{ -9223372036854775807 - 2 }}", "{{ 2 ** 63 }}", "{{ 2 ** 9999999999999999 }}",
+        "{{ -(-9223372036854775807 - 1) }}", "{{ (-9223372036854775807 - 1) // -1 }}"}) {
+    auto r = render(overflow);
+    ASSERT_FALSE(r.ok()) << overflow;
+    EXPECT_NE(r.status().message().find("overflow"), std::string::npos) << r.status();
+  }
+  EXPECT_EQ(*render("{{ 1 ** 999999999999999999 }}"), "1");  // immediate, not 1e18 steps
+  EXPECT_FALSE(render("{{ range(-9223372036854775807, 9223372036854775807)|length }}").ok());
+  EXPECT_FALSE(render("{{ ('abc' * 999999999)|length }}").ok());
+}
+
 }  // namespace
 }  // namespace flywheel::tokenizer
