@@ -129,7 +129,7 @@ absl::StatusOr<PushFigures> PushWhileDecoding(const model::ModelConfig& config,
   auto engine = rollout::Engine::Create(std::move(*tf), opt);
   if (!engine.ok()) return engine.status();
 
-  rollout::RolloutService service(engine->get(), nullptr, "");
+  rollout::RolloutService service(engine->get(), {}, "");
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

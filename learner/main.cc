@@ -4,7 +4,7 @@
 //
 //   flywheel-learner --listen HOST:PORT --metrics-listen HOST:PORT --state-dir DIR
 //                    [--threads N] [--auth-token-file F] [--server-token-file F]
-//                    [--probe-timeout SECONDS]
+//                    [--probe-timeout SECONDS] [--max-running-jobs N]
 //                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--tls-ca FILE]
 //
 // Port 0 picks a free port; the chosen addresses are printed on stdout as
@@ -19,6 +19,7 @@
 #include "common/metrics/metrics_server.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/daemon_main.h"
+#include "learner/jobs/fleet_service.h"
 #include "learner/jobs/job_board.h"
 #include "learner/jobs/job_service.h"
 #include "learner/jobs/learner_metrics.h"
@@ -30,7 +31,7 @@ constexpr char kProgram[] = "flywheel-learner";
 constexpr char kUsage[] =
     "usage: flywheel-learner --listen HOST:PORT --metrics-listen HOST:PORT --state-dir DIR\n"
     "                        [--threads N] [--auth-token-file F] [--server-token-file F]\n"
-    "                        [--probe-timeout SECONDS]\n"
+    "                        [--probe-timeout SECONDS] [--max-running-jobs N]\n"
     "                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
     "                        [--tls-ca FILE]\n"
     "  --listen              gRPC address of JobService; port 0 picks a free port (printed)\n"
@@ -42,25 +43,30 @@ constexpr char kUsage[] =
     "                        bare token makes it the admin's. Default: no authentication\n"
     "  --server-token-file   bearer token for the rollout servers' PushWeights (default: none)\n"
     "  --probe-timeout       seconds SubmitJob waits for each server to answer (default 3)\n"
+    "  --max-running-jobs    jobs run at once, each with its own trainer state (default 1; the\n"
+    "                        rest queue). They share --threads and the machine's memory.\n"
     "  --tls-cert FILE       serve JobService over TLS with this certificate (PEM), with\n"
     "                        --tls-key; also presented to servers that require mutual TLS\n"
     "  --tls-key FILE        its private key (PEM)\n"
     "  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA\n"
     "  --tls-ca FILE         reach the rollout, reward and teacher servers over TLS, verifying\n"
-    "                        them with this CA (PEM)\n";
+    "                        them with this CA (PEM)\n"
+    "Rollout servers started with --register THIS_ADDRESS announce themselves to FleetService\n"
+    "here (with tokens, the admin's); jobs whose rollout_servers list \"registered\" take them\n"
+    "up.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace flywheel;
   int exit_code = 0;
-  auto setup = rpc::StartDaemon(
-      kProgram, argc, argv,
-      {.valued = {"state-dir", "server-token-file", "probe-timeout", "auth-token-file"},
-       .required = {"state-dir"},
-       .tls_client = true,
-       .usage = kUsage},
-      &exit_code);
+  auto setup = rpc::StartDaemon(kProgram, argc, argv,
+                                {.valued = {"state-dir", "server-token-file", "probe-timeout",
+                                            "auth-token-file", "max-running-jobs"},
+                                 .required = {"state-dir"},
+                                 .tls_client = true,
+                                 .usage = kUsage},
+                                &exit_code);
   if (!setup) return exit_code;
   const Flags& flags = setup->flags;
   learner::Tenants tenants;
@@ -74,6 +80,12 @@ int main(int argc, char** argv) {
   if (!(*probe > 0)) {
     return ReportStartupFailure(kProgram,
                                 absl::InvalidArgumentError("--probe-timeout must be > 0"));
+  }
+  auto max_running = flags.GetInt("max-running-jobs", 1);
+  if (!max_running.ok()) return ReportStartupFailure(kProgram, max_running.status());
+  if (*max_running < 1) {
+    return ReportStartupFailure(kProgram,
+                                absl::InvalidArgumentError("--max-running-jobs must be >= 1"));
   }
   std::string server_token;
   if (auto f = flags.Get("server-token-file")) {
@@ -97,7 +109,10 @@ int main(int argc, char** argv) {
   learner::LearnerMetrics metrics(metrics_server->get());
   learner::JobEvents events;
   learner::JobBoard board(store->get(), &events, &metrics);
+  // Jobs running at once share this pool: Run() serialises its callers, and every kernel's bits
+  // are independent of how those calls interleave (tests/base/thread_pool_test.cc).
   ThreadPool pool(setup->threads);
+  learner::FleetRegistry registry;
 
   learner::RunnerEnv env;
   env.board = &board;
@@ -105,18 +120,21 @@ int main(int argc, char** argv) {
   env.state_dir = state_dir;
   env.server_token = server_token;
   env.server_tls = setup->client_tls;
+  env.registry = &registry;
   learner::SpecCheckOptions check;
   check.probe_timeout_seconds = *probe;
   check.bearer_token = server_token;
   check.tls = setup->client_tls;
-  learner::JobServiceImpl service(env, check, std::move(tenants));
+  learner::FleetServiceImpl fleet(&registry, tenants);
+  learner::JobServiceImpl service(env, check, std::move(tenants), static_cast<int>(*max_running));
 
-  auto server =
-      rpc::StartServer(kProgram, *flags.Get("listen"), {&service}, {.tls = setup->server_tls});
+  auto server = rpc::StartServer(kProgram, *flags.Get("listen"), {&service, &fleet},
+                                 {.tls = setup->server_tls});
   if (!server.ok()) return ReportStartupFailure(kProgram, server.status());
   if (absl::Status s = service.Start(); !s.ok()) return ReportStartupFailure(kProgram, s);
   AnnounceAddress(kProgram, "metrics on", metrics_listen, (*metrics_server)->port());
-  FW_LOG(INFO) << "state in " << state_dir << ", " << setup->threads << " threads";
+  FW_LOG(INFO) << "state in " << state_dir << ", " << setup->threads << " threads, up to "
+               << *max_running << " job(s) at once";
 
   const int sig = WaitForStopSignal();
   FW_LOG(INFO) << "signal " << sig << ": shutting down";

@@ -44,28 +44,70 @@ struct Engine::Seq {
   std::unique_ptr<StopStringScanner> stop;  // when the request has stop strings
 };
 
-Engine::Engine(std::unique_ptr<model::Transformer> model, const EngineOptions& options)
+Engine::Engine(std::vector<NamedModel> models, const EngineOptions& options)
     : options_(options),
-      model_(std::move(model)),
-      config_(model_->config()),
-      num_params_(model_->num_params()),
       pool_(options.threads),
-      cache_(config_, options.kv_blocks, options.block_size),
+      cache_(models[0].model->config(), options.kv_blocks, options.block_size),
       blocks_(options.kv_blocks, options.block_size),
-      samplers_(pool_.num_threads()) {
-  if (!model_->has_packed_weights()) model_->PackInferenceWeights(&pool_);
+      samplers_(pool_.num_threads()),
+      step_results_(models.size()) {
+  for (auto& m : models) {
+    auto slot = std::make_unique<Slot>();
+    slot->name = std::move(m.name);
+    slot->config = m.model->config();
+    slot->num_params = m.model->num_params();
+    if (!m.model->has_packed_weights()) m.model->PackInferenceWeights(&pool_);
+    slot->model = std::move(m.model);
+    slots_.push_back(std::move(slot));
+  }
   stats_.blocks_total = options.kv_blocks;
   thread_ = std::thread([this] { Loop(); });
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<model::Transformer> model,
                                                        const EngineOptions& options) {
-  if (model == nullptr) return absl::InvalidArgumentError("no model");
+  std::vector<NamedModel> models;
+  models.push_back({"default", std::move(model)});
+  return Create(std::move(models), options);
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(std::vector<NamedModel> models,
+                                                       const EngineOptions& options) {
+  if (models.empty()) return absl::InvalidArgumentError("no model");
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i].model == nullptr) return absl::InvalidArgumentError("no model");
+    for (size_t j = 0; j < i; ++j) {
+      if (models[j].name == models[i].name) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("two models are named \"", models[i].name, "\""));
+      }
+    }
+    const model::ModelConfig& a = models[0].model->config();
+    const model::ModelConfig& b = models[i].model->config();
+    if (a.num_layers != b.num_layers || a.kv_dim() != b.kv_dim()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("model \"", models[i].name, "\" has KV rows of ", b.num_layers, " layers x ",
+                       b.kv_dim(), " floats, model \"", models[0].name, "\" ", a.num_layers, " x ",
+                       a.kv_dim(), ": the models of one server share its KV cache and must agree"));
+    }
+  }
   if (options.kv_blocks < 1 || options.block_size < 1 || options.max_tokens_per_step < 1 ||
       options.max_running < 1 || options.threads < 1) {
     return absl::InvalidArgumentError("engine options must be positive");
   }
-  return std::unique_ptr<Engine>(new Engine(std::move(model), options));
+  return std::unique_ptr<Engine>(new Engine(std::move(models), options));
+}
+
+int Engine::ModelIndex(const std::string& name) const {
+  if (name.empty()) return 0;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i]->name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+uint64_t Engine::PrefixSalt(const Seq* seq) const {
+  return static_cast<uint64_t>(seq->group->params.model);
 }
 
 Engine::~Engine() { Shutdown(); }
@@ -81,22 +123,26 @@ void Engine::Shutdown() {
 }
 
 absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
-  const int64_t ctx = config_.max_position_embeddings;
+  if (params.model < 0 || params.model >= num_models()) {
+    return absl::InvalidArgumentError(absl::StrCat("no model with index ", params.model));
+  }
+  const model::ModelConfig& config = slots_[params.model]->config;
+  const int64_t ctx = config.max_position_embeddings;
   const int64_t P = static_cast<int64_t>(params.prompt.size());
   if (P == 0) return absl::InvalidArgumentError("prompt is empty");
   if (P >= ctx) {
     return absl::InvalidArgumentError(
         absl::StrCat("prompt of ", P, " tokens leaves no room in the context of ", ctx));
   }
-  RETURN_IF_ERROR(model::ValidateTokens(config_, params.prompt, 0, "prompt"));
+  RETURN_IF_ERROR(model::ValidateTokens(config, params.prompt, 0, "prompt"));
   if (params.n < 1 || params.n > options_.max_n) {
     return absl::InvalidArgumentError(
         absl::StrCat("n must be in [1, ", options_.max_n, "], got ", params.n));
   }
   RETURN_IF_ERROR(ValidateSamplingOptions(params.sampling));
-  if (params.sampling.vocab_limit < 0 || params.sampling.vocab_limit > config_.vocab_size) {
+  if (params.sampling.vocab_limit < 0 || params.sampling.vocab_limit > config.vocab_size) {
     return absl::InvalidArgumentError(
-        absl::StrCat("vocab_limit must be in [0, ", config_.vocab_size, "]"));
+        absl::StrCat("vocab_limit must be in [0, ", config.vocab_size, "]"));
   }
   if (params.max_tokens < 0) return absl::InvalidArgumentError("max_tokens must be >= 0");
   if (params.max_tokens > ctx - P) {
@@ -105,7 +151,7 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
                                                    " tokens exceeds the context of ", ctx));
   }
   for (int32_t t : params.stop_token_ids) {
-    if (t < 0 || t >= config_.vocab_size)
+    if (t < 0 || t >= config.vocab_size)
       return absl::InvalidArgumentError(
           absl::StrCat("stop token id ", t, " is outside the vocabulary"));
   }
@@ -138,7 +184,12 @@ absl::Status Engine::Generate(GenerateParams params, GenerateDone done) {
   return absl::OkStatus();
 }
 
-absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDone done) {
+absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDone done, int model,
+                           int64_t min_version) {
+  if (model < 0 || model >= num_models()) {
+    return absl::InvalidArgumentError(absl::StrCat("no model with index ", model));
+  }
+  const model::ModelConfig& config = slots_[model]->config;
   if (items.empty()) return absl::InvalidArgumentError("no items to score");
   if (top_k < 0 || top_k > options_.max_score_top_k) {
     return absl::InvalidArgumentError(
@@ -150,7 +201,7 @@ absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDon
     if (seq.empty())
       return absl::InvalidArgumentError(absl::StrCat("item ", i, ": prompt is empty"));
     seq.insert(seq.end(), items[i].continuation.begin(), items[i].continuation.end());
-    RETURN_IF_ERROR(model::ValidateTokens(config_, seq, 0, absl::StrCat("item ", i)));
+    RETURN_IF_ERROR(model::ValidateTokens(config, seq, 0, absl::StrCat("item ", i)));
     total += static_cast<int64_t>(seq.size());
   }
   if (total > options_.max_score_tokens) {
@@ -160,44 +211,9 @@ absl::Status Engine::Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDon
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("rollout engine is shutting down");
-    score_jobs_.push_back({std::move(items), top_k, std::move(done)});
+    score_jobs_.push_back({std::move(items), top_k, std::move(done), model, min_version});
   }
   cv_.notify_all();
-  return absl::OkStatus();
-}
-
-absl::Status Engine::UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done) {
-  if (static_cast<int64_t>(params.size()) != num_params_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("weights have ", params.size(), " values, the model has ", num_params_));
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return absl::UnavailableError("rollout engine is shutting down");
-  }
-  auto shared = std::make_shared<std::vector<float>>(std::move(params));
-  staging_.Post([this, shared, version, done = std::move(done)] {
-    for (size_t i = 0; i < shared->size(); ++i) {
-      if (!std::isfinite((*shared)[i])) {
-        return done(absl::InvalidArgumentError(
-                        absl::StrCat("weights hold a non-finite value at flat index ", i)),
-                    0);
-      }
-    }
-    auto model = model::Transformer::Create(model::ModelWeights{config_, std::move(*shared)});
-    if (!model.ok()) return done(model.status(), 0);
-    (*model)->PackInferenceWeights(nullptr);  // The slow part, here rather than between two steps.
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_) {
-        weight_jobs_.push_back(
-            {std::shared_ptr<model::Transformer>(std::move(*model)), version, std::move(done)});
-        cv_.notify_all();
-        return;
-      }
-    }
-    done(absl::UnavailableError("rollout engine is shutting down"), 0);
-  });
   return absl::OkStatus();
 }
 
@@ -206,10 +222,15 @@ void Engine::Loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       const bool busy = !running_.empty() || !waiting_.empty();
-      cv_.wait(lock, [&] {
+      auto ready = [&] {
         return stopping_ || busy || !new_groups_.empty() || !score_jobs_.empty() ||
-               !weight_jobs_.empty();
-      });
+               !weight_jobs_.empty() || !commit_jobs_.empty();
+      };
+      if (!ready()) {
+        const double t0 = Now();
+        cv_.wait(lock, ready);
+        stats_.idle_seconds = stats_.idle_seconds.load() + (Now() - t0);
+      }
       if (stopping_) break;
     }
     Step();
@@ -221,16 +242,57 @@ void Engine::TakeInbox() {
   std::vector<std::unique_ptr<Group>> groups;
   std::deque<ScoreJob> scores;
   std::deque<WeightJob> weights;
+  std::deque<CommitJob> commits;
+  std::vector<int> taken;  // per commit: its weights' index in `weights`, or -1
   {
     std::lock_guard<std::mutex> lock(mu_);
     groups.swap(new_groups_);
     scores.swap(score_jobs_);
     weights.swap(weight_jobs_);
+    commits.swap(commit_jobs_);
+    // Staged weights that a commit or a new request's min_version asks for are swapped in now,
+    // before that request is admitted.
+    for (const auto& c : commits) {
+      // A commit names its version exactly; a newer staged version waits for its own commit.
+      const bool match = slots_[c.model]->staged_version == c.version;
+      taken.push_back(match ? TakeStagedLocked(c.model, c.version, &weights) : -1);
+    }
+    for (const auto& g : groups) TakeStagedLocked(g->params.model, g->params.min_version, &weights);
+    for (const auto& sj : scores) TakeStagedLocked(sj.model, sj.min_version, &weights);
   }
   // Weights first: a push that arrived before a request applies to it.
-  for (auto& w : weights) ApplyWeights(w);
-  for (auto& s : scores) RunScore(s);
+  std::vector<double> pauses;
+  for (auto& w : weights) pauses.push_back(ApplyWeights(w));
+  for (size_t i = 0; i < commits.size(); ++i) {
+    CommitJob& c = commits[i];
+    const Slot& slot = *slots_[c.model];
+    if (slot.version == c.version) {
+      c.done(absl::OkStatus(), taken[i] >= 0 ? pauses[taken[i]] : 0.0);
+    } else {
+      c.done(absl::FailedPreconditionError(absl::StrCat("model \"", slot.name,
+                                                        "\" has no staged version ", c.version,
+                                                        " to commit (serving ", slot.version, ")")),
+             0);
+    }
+  }
+  auto too_old = [&](int model, int64_t min_version) -> absl::Status {
+    const Slot& slot = *slots_[model];
+    if (min_version <= slot.version) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat("model \"", slot.name, "\" is at version ",
+                                               slot.version, "; the request needs ", min_version));
+  };
+  for (auto& s : scores) {
+    if (absl::Status st = too_old(s.model, s.min_version); !st.ok()) {
+      s.done(st, slots_[s.model]->version);
+      continue;
+    }
+    RunScore(s);
+  }
   for (auto& g : groups) {
+    if (absl::Status st = too_old(g->params.model, g->params.min_version); !st.ok()) {
+      g->done(st);
+      continue;
+    }
     auto leader = std::make_unique<Seq>();
     leader->group = g.get();
     leader->tokens = g->params.prompt;
@@ -241,49 +303,22 @@ void Engine::TakeInbox() {
   }
 }
 
-std::vector<float> Engine::TakeStagingBuffer() {
-  std::lock_guard<std::mutex> lock(spare_mu_);
-  std::vector<float> buffer = std::move(spare_params_);
-  spare_params_.clear();
-  if (static_cast<int64_t>(buffer.size()) != num_params_) return {};
-  return buffer;
-}
-
-void Engine::ApplyWeights(WeightJob& job) {
-  const double t0 = Now();
-  std::shared_ptr<model::Transformer> old = std::move(model_);
-  model_ = std::move(job.model);
-  blocks_.ClearPrefixCache();  // Cached prefixes hold keys/values of the old weights.
-  version_ = job.version;
-  stats_.version = version_;
-  const double pause = Now() - t0;
-  stats_.last_swap_pause = pause;
-  if (pause > stats_.max_swap_pause) stats_.max_swap_pause = pause;
-  // The old model is freed off the engine thread, its parameter buffer kept for the next push
-  // unless someone else still holds the model.
-  staging_.Post([this, old = std::move(old)]() mutable {
-    if (old == nullptr || old.use_count() != 1) return;
-    std::vector<float> params = std::move(*old).ReleaseParams();
-    old.reset();
-    std::lock_guard<std::mutex> lock(spare_mu_);
-    spare_params_ = std::move(params);
-  });
-  job.done(absl::OkStatus(), pause);
-}
-
 void Engine::RunScore(ScoreJob& job) {
+  const Slot& slot = *slots_[job.model];
+  const model::ModelConfig& config = slot.config;
+  const int64_t version = slot.version;
   std::vector<std::vector<int32_t>> seqs;
   for (const auto& it : job.items) {
     seqs.push_back(it.prompt);
     seqs.back().insert(seqs.back().end(), it.continuation.begin(), it.continuation.end());
   }
   model::ForwardResult r;
-  absl::Status st = model_->Forward(seqs, {.logits = job.top_k > 0}, &r, nullptr, &pool_);
+  absl::Status st = slot.model->Forward(seqs, {.logits = job.top_k > 0}, &r, nullptr, &pool_);
   if (!st.ok()) {
-    job.done(st, version_);
+    job.done(st, version);
     return;
   }
-  const int64_t V = config_.vocab_size;
+  const int64_t V = config.vocab_size;
   std::vector<ScoreOutput> out(job.items.size());
   int64_t row0 = 0;
   std::vector<int32_t> order(V);
@@ -307,7 +342,7 @@ void Engine::RunScore(ScoreJob& job) {
     }
     row0 += T;
   }
-  job.done(std::move(out), version_);
+  job.done(std::move(out), version);
 }
 
 bool Engine::EnsureBlocks(Seq* s, int64_t n) {
@@ -361,10 +396,11 @@ void Engine::Preempt(Seq* s) {
 
 void Engine::AdmitPrefix(Seq* s) {
   const int64_t bs = options_.block_size;
-  uint64_t h = 0;
+  const int64_t version = slots_[s->group->params.model]->version;
+  uint64_t h = PrefixSalt(s);
   // Leave at least one token to compute: its logits are what the step is for.
   for (int64_t b = 0; (b + 1) * bs <= static_cast<int64_t>(s->tokens.size()) - 1; ++b) {
-    h = BlockManager::BlockHash(h, absl::MakeConstSpan(s->tokens).subspan(b * bs, bs), version_);
+    h = BlockManager::BlockHash(h, absl::MakeConstSpan(s->tokens).subspan(b * bs, bs), version);
     const int32_t blk = blocks_.Lookup(h);
     if (blk < 0) break;
     s->blocks.push_back(blk);
@@ -374,9 +410,10 @@ void Engine::AdmitPrefix(Seq* s) {
 
 void Engine::PublishPromptBlocks(Seq* s) {
   const int64_t bs = options_.block_size;
-  uint64_t h = 0;
+  const int64_t version = slots_[s->group->params.model]->version;
+  uint64_t h = PrefixSalt(s);
   for (int64_t b = 0; (b + 1) * bs <= s->prompt_len; ++b) {
-    h = BlockManager::BlockHash(h, absl::MakeConstSpan(s->tokens).subspan(b * bs, bs), version_);
+    h = BlockManager::BlockHash(h, absl::MakeConstSpan(s->tokens).subspan(b * bs, bs), version);
     blocks_.Publish(s->blocks[b], h);
   }
 }
@@ -388,7 +425,7 @@ void Engine::Append(Seq* s, const SampledToken& tok) {
   out.tokens.push_back(tok.token);
   out.logprobs.push_back(tok.logprob);
   out.sampling_logprobs.push_back(tok.sampling_logprob);
-  out.versions.push_back(version_);
+  out.versions.push_back(slots_[g->params.model]->version);
   ++stats_.generated_tokens;
   const auto& p = g->params;
   if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), tok.token) !=
@@ -418,9 +455,10 @@ void Engine::FinishSeq(Seq* s, const std::string& reason) {
 
 void Engine::AfterLogits(Seq* s, const float* logits) {
   Group* g = s->group;
+  const model::ModelConfig& config = slots_[g->params.model]->config;
   const SamplingOptions& opt = g->params.sampling;
   if (s->index >= 0) {
-    Append(s, sampler_.Sample(logits, config_.vocab_size, opt, s->index,
+    Append(s, sampler_.Sample(logits, config.vocab_size, opt, s->index,
                               static_cast<int64_t>(s->tokens.size())));
     return;
   }
@@ -441,15 +479,15 @@ void Engine::AfterLogits(Seq* s, const float* logits) {
     }
     Seq* c = child.get();
     seqs_.push_back(std::move(child));
-    Append(c, sampler_.Sample(logits, config_.vocab_size, opt, i, c->prompt_len));
+    Append(c, sampler_.Sample(logits, config.vocab_size, opt, i, c->prompt_len));
   }
   ReleaseSeq(s);
   s->done = true;
 }
 
 void Engine::SampleDecodes(const std::vector<Seq*>& batch, const std::vector<bool>& sample,
-                           const float* logits, std::vector<SampledToken>* out) {
-  const int64_t V = config_.vocab_size;
+                           const std::vector<const float*>& logits,
+                           std::vector<SampledToken>* out) {
   std::vector<size_t> todo;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (sample[i]) todo.push_back(i);
@@ -460,7 +498,8 @@ void Engine::SampleDecodes(const std::vector<Seq*>& batch, const std::vector<boo
   auto draw = [&](Sampler& sampler, size_t k) {
     const size_t i = todo[k];
     const Seq* s = batch[i];
-    (*out)[i] = sampler.Sample(logits + i * V, V, s->group->params.sampling, s->index,
+    const int64_t V = slots_[s->group->params.model]->config.vocab_size;
+    (*out)[i] = sampler.Sample(logits[i], V, s->group->params.sampling, s->index,
                                static_cast<int64_t>(s->tokens.size()));
   };
   const int T = pool_.num_threads();
@@ -520,16 +559,29 @@ bool Engine::Step() {
   }
   if (batch.empty()) return false;
 
-  std::vector<model::SeqStep> steps;
+  // One forward per served model over the shared cache (the kernels are batch-invariant, so
+  // splitting the step by model changes no bit).
   int64_t prefill = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    steps.push_back({absl::MakeConstSpan(batch[i]->tokens).subspan(batch[i]->computed, counts[i]),
-                     batch[i]->computed, batch[i]->blocks});
-    if (!batch[i]->running) prefill += counts[i];
+  std::vector<const float*> logits(batch.size(), nullptr);
+  absl::Status st;
+  for (size_t m = 0; m < slots_.size() && st.ok(); ++m) {
+    std::vector<model::SeqStep> steps;
+    std::vector<size_t> rows;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i]->group->params.model != static_cast<int>(m)) continue;
+      steps.push_back({absl::MakeConstSpan(batch[i]->tokens).subspan(batch[i]->computed, counts[i]),
+                       batch[i]->computed, batch[i]->blocks});
+      rows.push_back(i);
+      if (!batch[i]->running) prefill += counts[i];
+    }
+    if (steps.empty()) continue;
+    model::IncrementalResult& r = step_results_[m];
+    st = slots_[m]->model->ForwardIncremental(steps, /*all_logits=*/false, &cache_, &r, &pool_,
+                                              &step_acts_);
+    const int64_t V = slots_[m]->config.vocab_size;
+    for (size_t j = 0; j < rows.size() && st.ok(); ++j) logits[rows[j]] = r.logits.data() + j * V;
   }
-  model::IncrementalResult& r = step_result_;
-  absl::Status st =
-      model_->ForwardIncremental(steps, /*all_logits=*/false, &cache_, &r, &pool_, &step_acts_);
+
   if (!st.ok()) {
     // Requests were validated on entry, so this is a bug; fail the groups involved, keep serving.
     FW_LOG(ERROR) << "model step failed: " << st;
@@ -558,7 +610,7 @@ bool Engine::Step() {
       decode[i] = complete[i] && s->index >= 0;
     }
     std::vector<SampledToken> drawn(batch.size());
-    SampleDecodes(batch, decode, r.logits.data(), &drawn);
+    SampleDecodes(batch, decode, logits, &drawn);
     for (size_t i = 0; i < batch.size(); ++i) {
       Seq* s = batch[i];
       if (!complete[i]) {
@@ -566,7 +618,7 @@ bool Engine::Step() {
       } else if (decode[i]) {
         Append(s, drawn[i]);
       } else {
-        AfterLogits(s, r.logits.data() + i * config_.vocab_size);
+        AfterLogits(s, logits[i]);
       }
     }
     for (auto it = partial.rbegin(); it != partial.rend(); ++it) waiting_.push_front(*it);
@@ -601,10 +653,14 @@ void Engine::FailAll(const absl::Status& status) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& g : new_groups_) g->done(status);
     new_groups_.clear();
-    for (auto& s : score_jobs_) s.done(status, version_);
+    for (auto& s : score_jobs_) s.done(status, slots_[s.model]->version);
     score_jobs_.clear();
-    for (auto& w : weight_jobs_) w.done(status, 0);
+    for (auto& w : weight_jobs_) {
+      if (w.done) w.done(status, 0);
+    }
     weight_jobs_.clear();
+    for (auto& c : commit_jobs_) c.done(status, 0);
+    commit_jobs_.clear();
   }
   for (auto& g : groups_) {
     if (!g->finished) {

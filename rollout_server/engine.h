@@ -1,6 +1,8 @@
-// The rollout engine: continuous batching of generation requests over one model with a paged
-// KV cache, group sampling with shared prompt blocks, prefill-only scoring, and in-flight weight
-// updates applied between two decode steps.
+// The rollout engine: continuous batching of generation requests over one or more named models
+// that share one paged KV cache (one block budget: whichever model's sequences need blocks get
+// them), group sampling with shared prompt blocks, prefill-only scoring, and in-flight weight
+// updates applied between two decode steps, either at once or staged first and committed later
+// (so a fleet of servers can switch together).
 //
 // Threading: one engine thread runs every model step, sampling and weight swap. Public methods
 // are thread-safe: they validate, queue, and return at once; completion callbacks run on the
@@ -56,6 +58,8 @@ struct GenerateParams {
   // invalid UTF-8 replaced (Tokenizer::Decode's text; see stop_strings.h).
   std::function<std::string_view(int32_t)> token_bytes;
   bool strip_leading_space = false;
+  int model = 0;            // index of the served model (Engine::ModelIndex)
+  int64_t min_version = 0;  // see CommitWeights; 0 = any
 };
 
 struct SampleOutput {
@@ -94,12 +98,25 @@ struct EngineStats {
   std::atomic<int64_t> steps{0};
   std::atomic<double> last_swap_pause{0};
   std::atomic<double> max_swap_pause{0};
+  // Wall time the engine thread had nothing to run (idle capacity), since start.
+  std::atomic<double> idle_seconds{0};
+};
+
+// A model to serve and the name requests use for it.
+struct NamedModel {
+  std::string name;
+  std::unique_ptr<model::Transformer> model;
 };
 
 class Engine {
  public:
-  // Takes the model; starts the engine thread.
+  // Takes the model (served under the name "default"); starts the engine thread.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(std::unique_ptr<model::Transformer> model,
+                                                        const EngineOptions& options);
+  // Serves several models under their names (the first is the default). They share the KV
+  // cache, so they must agree on its row shape (layers, KV heads, head dim): InvalidArgument
+  // otherwise, and for no model, a null one or a repeated name.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(std::vector<NamedModel> models,
                                                         const EngineOptions& options);
   // Stops the engine: requests still queued or running fail with UNAVAILABLE.
   ~Engine();
@@ -109,46 +126,104 @@ class Engine {
   // Validates (InvalidArgument naming the problem, nothing queued) and queues a request; done
   // receives the n samples in index order once all have finished.
   absl::Status Generate(GenerateParams params, GenerateDone done);
-  // Validates and queues a prefill-only scoring batch.
-  absl::Status Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDone done);
-  // Queues new weights (num_params floats in ParameterLayout order) as `version`. A staging
-  // thread checks them (done gets InvalidArgument for a non-finite value) and builds the packed
-  // model, so the swap between two steps only exchanges pointers. Sequences in flight keep their
-  // KV cache and go on with the new weights; tokens record the version that produced them; the
-  // prefix cache is dropped. InvalidArgument at once for a wrong size.
-  absl::Status UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done);
-  // The parameter buffer of the weights the last update replaced (num_params floats, already
-  // resident, contents stale), or an empty vector when there is none: a push received into it
-  // skips the page faults of a fresh allocation of the model's size. Any thread.
-  std::vector<float> TakeStagingBuffer();
+  // Validates and queues a prefill-only scoring batch of served model `model`; min_version as in
+  // GenerateParams.
+  absl::Status Score(std::vector<ScoreItem> items, int32_t top_k, ScoreDone done, int model = 0,
+                     int64_t min_version = 0);
+  // Queues new weights of model `model` (num_params floats in ParameterLayout order) as
+  // `version`. A staging thread checks them (done gets InvalidArgument for a non-finite value)
+  // and builds the packed model, so the swap between two steps only exchanges pointers.
+  // Sequences in flight keep their KV cache and go on with the new weights; tokens record the
+  // version that produced them; the prefix cache is dropped. InvalidArgument at once for a wrong
+  // size or model index.
+  absl::Status UpdateWeights(std::vector<float> params, int64_t version, WeightsDone done,
+                             int model = 0);
+  // As UpdateWeights, but the checked and packed weights are only staged (replacing an older
+  // staged version of the model); done (pause 0) once they are. They are swapped in by
+  // CommitWeights, or before the first request whose min_version asks for them (a request with
+  // a min_version above both the served and the staged version fails with UNAVAILABLE).
+  absl::Status StageWeights(std::vector<float> params, int64_t version, WeightsDone done,
+                            int model = 0);
+  // Swaps in the staged `version` of model `model` between two steps; done gets OK with the
+  // pause, OK with pause 0 when that version is already served, FailedPrecondition when it is
+  // neither staged nor served.
+  absl::Status CommitWeights(int64_t version, WeightsDone done, int model = 0);
+  // The parameter buffer of model `model`'s weights that the last swap replaced (num_params
+  // floats, already resident, contents stale), or an empty vector when there is none (or no such
+  // model): a push received into it skips the page faults of a fresh allocation of the model's
+  // size. Any thread.
+  std::vector<float> TakeStagingBuffer(int model = 0);
   // Fails queued and running work with UNAVAILABLE, then stops the thread. Idempotent.
   void Shutdown();
 
-  const model::ModelConfig& config() const { return config_; }
-  int64_t num_params() const { return num_params_; }
+  int num_models() const { return static_cast<int>(slots_.size()); }
+  // The index of the model named `name` ("" = the first); -1 when none has that name.
+  int ModelIndex(const std::string& name) const;
+  const std::string& model_name(int model) const { return slots_[model]->name; }
+  const model::ModelConfig& config(int model = 0) const { return slots_[model]->config; }
+  int64_t num_params(int model = 0) const { return slots_[model]->num_params; }
+  // The served and the staged (-1: none) weight version of a model; any thread.
+  int64_t version(int model) const { return slots_[model]->served_version.load(); }
+  int64_t staged_version(int model) const { return slots_[model]->staged_version_seen.load(); }
   const EngineOptions& options() const { return options_; }
+  // Counters over all models; stats().version is the first model's version.
   EngineStats& stats() { return stats_; }
 
  private:
   struct Group;
   struct Seq;
+  // One served model.
+  struct Slot {
+    std::string name;
+    std::shared_ptr<model::Transformer> model;  // engine thread
+    model::ModelConfig config;
+    int64_t num_params = 0;
+    int64_t version = 0;  // engine thread
+    std::atomic<int64_t> served_version{0};
+    std::atomic<int64_t> staged_version_seen{-1};
+    // Staged weights awaiting a commit; guarded by mu_.
+    std::shared_ptr<model::Transformer> staged;
+    int64_t staged_version = -1;
+    // The replaced weights' parameter buffer, kept for the next push (TakeStagingBuffer);
+    // guarded by spare_mu_.
+    std::vector<float> spare_params;
+  };
   struct ScoreJob {
     std::vector<ScoreItem> items;
     int32_t top_k;
     ScoreDone done;
+    int model = 0;
+    int64_t min_version = 0;
   };
   struct WeightJob {
-    std::shared_ptr<model::Transformer> model;  // Built and packed by the staging thread.
+    int model = 0;
+    std::shared_ptr<model::Transformer> weights;  // Built and packed by the staging thread.
+    int64_t version;
+    WeightsDone done;  // may be null (a commit a request asked for)
+  };
+  struct CommitJob {
+    int model = 0;
     int64_t version;
     WeightsDone done;
   };
 
-  Engine(std::unique_ptr<model::Transformer> model, const EngineOptions& options);
+  Engine(std::vector<NamedModel> models, const EngineOptions& options);
   void Loop();
   // One scheduling + model step; false when there was nothing to run.
   bool Step();
   void TakeInbox();
-  void ApplyWeights(WeightJob& job);
+  // Under mu_: moves model `model`'s staged weights into `weights` when they reach min_version
+  // and are newer than the served ones; their index in `weights`, or -1.
+  int TakeStagedLocked(int model, int64_t min_version, std::deque<WeightJob>* weights);
+  // Checks, builds and packs weights on the staging thread; then queues them to be applied
+  // (commit) or stages them.
+  absl::Status PostWeights(std::vector<float> params, int64_t version, int model, bool commit,
+                           WeightsDone done);
+  // Swaps the weights in (engine thread); the decode pause in seconds.
+  double ApplyWeights(WeightJob& job);
+  // The KV prefix-cache hash chain of a sequence starts from its model, so two models never
+  // share a cached block.
+  uint64_t PrefixSalt(const Seq* seq) const;
   void RunScore(ScoreJob& job);
   // Block bookkeeping (engine thread).
   bool EnsureBlocks(Seq* seq, int64_t new_tokens);
@@ -157,30 +232,27 @@ class Engine {
   void AdmitPrefix(Seq* seq);
   void PublishPromptBlocks(Seq* seq);
   void AfterLogits(Seq* seq, const float* logits);
-  // Draws the next token of every decoding sequence batch[i] whose logits are row i of logits,
-  // spread over the pool (each thread its own Sampler); entries of other sequences are left as
-  // they are.
+  // Draws the next token of every decoding sequence batch[i] (sample[i]) from its logits row
+  // logits[i] (its model's vocabulary), spread over the pool (each thread its own Sampler);
+  // entries of other sequences are left as they are.
   void SampleDecodes(const std::vector<Seq*>& batch, const std::vector<bool>& sample,
-                     const float* logits, std::vector<SampledToken>* out);
+                     const std::vector<const float*>& logits, std::vector<SampledToken>* out);
   void Append(Seq* seq, const SampledToken& tok);
   void FinishSeq(Seq* seq, const std::string& reason);
   void FailAll(const absl::Status& status);
   void UpdateGauges();
 
   const EngineOptions options_;
-  std::shared_ptr<model::Transformer> model_;
-  const model::ModelConfig config_;
-  const int64_t num_params_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // fixed at construction
   ThreadPool pool_;
   model::KvCache cache_;
   BlockManager blocks_;
   Sampler sampler_;
   std::vector<Sampler> samplers_;  // One per pool thread, for SampleDecodes.
   // Reused by every step so that a step allocates nothing once the batch shape has been seen.
-  model::Activations step_acts_;
-  model::IncrementalResult step_result_;
+  model::Activations step_acts_;                        // shared by the models' forwards
+  std::vector<model::IncrementalResult> step_results_;  // one per model
   EngineStats stats_;
-  int64_t version_ = 0;
 
   // Engine-thread state.
   std::deque<Seq*> waiting_;   // FIFO; preempted sequences go back to the front
@@ -194,11 +266,11 @@ class Engine {
   std::vector<std::unique_ptr<Group>> new_groups_;
   std::deque<ScoreJob> score_jobs_;
   std::deque<WeightJob> weight_jobs_;
+  std::deque<CommitJob> commit_jobs_;
   bool stopping_ = false;
   std::thread thread_;
-  // The replaced weights' parameter buffer, kept for the next push (TakeStagingBuffer).
+  // Guards each Slot's spare_params.
   std::mutex spare_mu_;
-  std::vector<float> spare_params_;
   // Prepares pushed weights off the engine thread, and frees replaced models there too. Last, so
   // that its thread stops before the members its tasks use are destroyed.
   TaskQueue staging_{1};

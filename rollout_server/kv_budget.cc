@@ -16,12 +16,22 @@ int64_t KvBlockBytes(const model::ModelConfig& c, int64_t block_size) {
 }
 
 int64_t StepActivationBytes(const model::ModelConfig& c, int64_t tokens, int64_t max_running) {
-  // Per token row, what ForwardRows keeps without saving: two residual buffers and the mid one,
-  // the norms' outputs, q/k/v (raw and normed), the fused QKV output, attention output, gate|up
-  // and the SwiGLU output (Transformer::ForwardRows).
-  const int64_t per_row =
-      5 * c.hidden_size + 2 * c.qkv_dim() + c.q_dim() + 3 * c.intermediate_size + 2 * c.q_dim();
-  return (tokens * per_row + max_running * c.vocab_size) * static_cast<int64_t>(sizeof(float));
+  return StepActivationBytes(std::vector<model::ModelConfig>{c}, tokens, max_running);
+}
+
+int64_t StepActivationBytes(const std::vector<model::ModelConfig>& configs, int64_t tokens,
+                            int64_t max_running) {
+  int64_t rows = 0, logits = 0;
+  for (const model::ModelConfig& c : configs) {
+    // Per token row, what ForwardRows keeps without saving: two residual buffers and the mid
+    // one, the norms' outputs, q/k/v (raw and normed), the fused QKV output, attention output,
+    // gate|up and the SwiGLU output (Transformer::ForwardRows).
+    const int64_t per_row =
+        5 * c.hidden_size + 2 * c.qkv_dim() + c.q_dim() + 3 * c.intermediate_size + 2 * c.q_dim();
+    rows = std::max(rows, tokens * per_row);
+    logits += max_running * c.vocab_size;
+  }
+  return (rows + logits) * static_cast<int64_t>(sizeof(float));
 }
 
 absl::StatusOr<int64_t> MachineMemoryBytes() {
@@ -101,10 +111,14 @@ absl::StatusOr<int64_t> MemoryBudgetFromFlags(const Flags& flags) {
 absl::StatusOr<KvPlan> PlanKvCache(const KvPlanInput& in) {
   KvPlan plan;
   const int64_t block_bytes = KvBlockBytes(in.config, in.block_size);
-  plan.activation_bytes = StepActivationBytes(in.config, in.max_tokens_per_step, in.max_running);
+  std::vector<model::ModelConfig> configs = {in.config};
+  configs.insert(configs.end(), in.more_configs.begin(), in.more_configs.end());
+  plan.activation_bytes = StepActivationBytes(configs, in.max_tokens_per_step, in.max_running);
   const int64_t left = in.budget_bytes - in.weight_bytes - in.staging_bytes - plan.activation_bytes;
   const std::string sizes = absl::StrCat(
-      "the weights hold ", FormatBytes(in.weight_bytes),
+      configs.size() > 1 ? absl::StrCat("the weights of ", configs.size(), " models hold ")
+                         : std::string("the weights hold "),
+      FormatBytes(in.weight_bytes),
       in.staging_bytes > 0
           ? absl::StrCat(" (and ", FormatBytes(in.staging_bytes), " more during a push)")
           : "",
@@ -117,8 +131,11 @@ absl::StatusOr<KvPlan> PlanKvCache(const KvPlanInput& in) {
   }
   const int64_t fit = left / block_bytes;
   // More blocks than max_running sequences of the whole context can ever hold would never be used.
-  const int64_t per_seq =
-      (in.config.max_position_embeddings + in.block_size - 1) / in.block_size + 1;
+  int64_t context = 0;
+  for (const model::ModelConfig& c : configs) {
+    context = std::max(context, c.max_position_embeddings);
+  }
+  const int64_t per_seq = (context + in.block_size - 1) / in.block_size + 1;
   const int64_t useful = in.max_running * per_seq;
   if (in.requested_blocks > 0) {
     if (in.requested_blocks > fit) {

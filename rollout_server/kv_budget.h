@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/base/flags.h"
@@ -23,15 +24,24 @@ int64_t KvBlockBytes(const model::ModelConfig& config, int64_t block_size);
 // Activation bytes of one engine step of `tokens` token rows (the largest buffers of the forward,
 // plus the logits of up to max_running rows).
 int64_t StepActivationBytes(const model::ModelConfig& config, int64_t tokens, int64_t max_running);
+// The same for an engine serving several models: their forwards share one set of row buffers
+// (the largest model's size) and each keeps its own logits.
+int64_t StepActivationBytes(const std::vector<model::ModelConfig>& configs, int64_t tokens,
+                            int64_t max_running);
 
 // This machine's physical memory (MemTotal in /proc/meminfo); Unavailable if unreadable.
 absl::StatusOr<int64_t> MachineMemoryBytes();
 
 struct KvPlanInput {
-  model::ModelConfig config;
-  int64_t weight_bytes = 0;  // what the loaded model holds (Transformer::WeightBytes)
-  // What a weight push holds beside the serving weights: the next version and its packed copy
-  // while it is staged (and the replaced weights' buffer kept for the push after).
+  model::ModelConfig config;  // the served model (the first, when there are several)
+  // The other models a server with several --model serves: they share the KV cache (same row
+  // shape as `config`) and one step's activation buffers.
+  std::vector<model::ModelConfig> more_configs;
+  // What the loaded models hold together (the sum of their Transformer::WeightBytes).
+  int64_t weight_bytes = 0;
+  // What weight pushes hold beside the serving weights: per model, the next version and its
+  // packed copy while it is staged (and the replaced weights' buffer kept for the push after);
+  // summed over the models, since each may be pushed to at the same time.
   int64_t staging_bytes = 0;
   int64_t budget_bytes = 0;  // weights + activations + KV cache may use this much
   int64_t block_size = 16;

@@ -57,8 +57,26 @@ void RolloutMetrics::CountRpc(const std::string& method, const grpc::Status& sta
 
 std::vector<prometheus::MetricFamily> EngineStatsCollector::Collect() const {
   using prometheus::MetricType;
-  const EngineStats& s = *stats_;
+  const EngineStats& s = engine_->stats();
+  prometheus::MetricFamily versions{"flywheel_rollout_weight_version",
+                                    "Version of the weights being served, per model",
+                                    MetricType::Gauge,
+                                    {}};
+  prometheus::MetricFamily staged{"flywheel_rollout_staged_weight_version",
+                                  "Version staged for a commit, per model (-1: none)",
+                                  MetricType::Gauge,
+                                  {}};
+  for (int m = 0; m < engine_->num_models(); ++m) {
+    prometheus::ClientMetric v;
+    v.label = {{"model", engine_->model_name(m)}};
+    v.gauge.value = static_cast<double>(engine_->version(m));
+    versions.metric.push_back(v);
+    v.gauge.value = static_cast<double>(engine_->staged_version(m));
+    staged.metric.push_back(v);
+  }
   return {
+      versions,
+      staged,
       Family("flywheel_rollout_generated_tokens_total", "Tokens sampled", MetricType::Counter,
              static_cast<double>(s.generated_tokens.load())),
       Family("flywheel_rollout_prefill_tokens_total", "Prompt and recomputed tokens prefilled",
@@ -74,8 +92,9 @@ std::vector<prometheus::MetricFamily> EngineStatsCollector::Collect() const {
              static_cast<double>(s.blocks_total.load() - s.blocks_in_use.load())),
       Family("flywheel_rollout_preemptions_total", "Sequences preempted for lack of KV blocks",
              MetricType::Counter, static_cast<double>(s.preemptions.load())),
-      Family("flywheel_rollout_weight_version", "Version of the weights being served",
-             MetricType::Gauge, static_cast<double>(s.version.load())),
+      Family("flywheel_rollout_idle_seconds_total",
+             "Wall time the engine had nothing to run (idle capacity)", MetricType::Counter,
+             s.idle_seconds.load()),
       Family("flywheel_rollout_weight_swap_pause_seconds", "Decode pause of the last weight swap",
              MetricType::Gauge, s.last_swap_pause.load()),
       Family("flywheel_rollout_weight_swap_pause_max_seconds",

@@ -31,14 +31,15 @@ class RolloutMetrics {
 };
 
 // The engine's levels and totals, read at scrape time; add it to the metrics server once the
-// engine exists. stats must outlive it.
+// engine exists. The engine must outlive it. Weight versions carry a `model` label (the served
+// model's name), so a dashboard shows every server's version of every model.
 class EngineStatsCollector : public prometheus::Collectable {
  public:
-  explicit EngineStatsCollector(const EngineStats* stats) : stats_(stats) {}
+  explicit EngineStatsCollector(Engine* engine) : engine_(engine) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  const EngineStats* stats_;
+  Engine* engine_;
 };
 
 }  // namespace flywheel::rollout

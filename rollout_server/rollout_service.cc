@@ -14,22 +14,35 @@ namespace flywheel::rollout {
 
 namespace v1 = ::flywheel::v1;
 
-RolloutService::RolloutService(Engine* engine, const tokenizer::Tokenizer* tokenizer,
+RolloutService::RolloutService(Engine* engine, std::vector<const tokenizer::Tokenizer*> tokenizers,
                                std::string auth_token, RpcObserver on_rpc_done,
-                               SamplingDefaults defaults)
-    : engine_(engine),
-      tokenizer_(tokenizer),
-      auth_token_(std::move(auth_token)),
-      defaults_(std::move(defaults)),
-      layout_(engine->config()),
-      tokenizer_fingerprint_(tokenizer != nullptr ? tokenizer::Fingerprint(*tokenizer) : ""),
-      on_rpc_done_(std::move(on_rpc_done)) {
-  // The tokenizer's eos token always stops generation, after generation_config.json's ids.
-  std::vector<int32_t>& eos = defaults_.eos_token_ids;
-  if (tokenizer_ != nullptr && tokenizer_->eos_id() &&
-      std::find(eos.begin(), eos.end(), *tokenizer_->eos_id()) == eos.end()) {
-    eos.push_back(*tokenizer_->eos_id());
+                               std::vector<SamplingDefaults> defaults)
+    : engine_(engine), auth_token_(std::move(auth_token)), on_rpc_done_(std::move(on_rpc_done)) {
+  for (int m = 0; m < engine->num_models(); ++m) {
+    const tokenizer::Tokenizer* tok =
+        m < static_cast<int>(tokenizers.size()) ? tokenizers[m] : nullptr;
+    Served served{tok, m < static_cast<int>(defaults.size()) ? defaults[m] : SamplingDefaults(),
+                  model::ParameterLayout(engine->config(m)),
+                  tok != nullptr ? tokenizer::Fingerprint(*tok) : std::string()};
+    // The tokenizer's eos token always stops generation, after generation_config.json's ids.
+    std::vector<int32_t>& eos = served.defaults.eos_token_ids;
+    if (tok != nullptr && tok->eos_id() &&
+        std::find(eos.begin(), eos.end(), *tok->eos_id()) == eos.end()) {
+      eos.push_back(*tok->eos_id());
+    }
+    served_.push_back(std::move(served));
   }
+}
+
+absl::StatusOr<int> RolloutService::Model(const std::string& name) const {
+  const int m = engine_->ModelIndex(name);
+  if (m >= 0) return m;
+  std::string names;
+  for (int i = 0; i < engine_->num_models(); ++i) {
+    absl::StrAppend(&names, i == 0 ? "" : ", ", engine_->model_name(i));
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no model named \"", name, "\" on this server (it serves ", names, ")"));
 }
 
 void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* reactor,
@@ -38,18 +51,19 @@ void RolloutService::Done(const std::string& method, grpc::ServerUnaryReactor* r
   reactor->Finish(status);
 }
 
-absl::Status RolloutService::Ids(const google::protobuf::RepeatedField<int32_t>& ids,
+absl::Status RolloutService::Ids(int model, const google::protobuf::RepeatedField<int32_t>& ids,
                                  const std::string& text, const std::string& what,
                                  std::vector<int32_t>* out) const {
   if (!ids.empty() || text.empty()) {
     out->assign(ids.begin(), ids.end());
     return absl::OkStatus();
   }
-  if (tokenizer_ == nullptr) {
+  const tokenizer::Tokenizer* tok = served_[model].tokenizer;
+  if (tok == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": this server has no tokenizer; send token ids"));
   }
-  auto encoded = tokenizer_->Encode(text);
+  auto encoded = tok->Encode(text);
   if (!encoded.ok())
     return absl::InvalidArgumentError(absl::StrCat(what, ": ", encoded.status().message()));
   *out = std::move(*encoded);
@@ -58,28 +72,31 @@ absl::Status RolloutService::Ids(const google::protobuf::RepeatedField<int32_t>&
 
 absl::StatusOr<GenerateParams> RolloutService::ToParams(const v1::GenerateRequest& req) const {
   GenerateParams p;
+  ASSIGN_OR_RETURN(p.model, Model(req.model()));
+  p.min_version = req.min_version();
+  const tokenizer::Tokenizer* tok = served_[p.model].tokenizer;
   if (req.prompt_ids_size() == 0 && req.prompt_text().empty()) {
     return absl::InvalidArgumentError("request has neither prompt_ids nor prompt_text");
   }
-  RETURN_IF_ERROR(Ids(req.prompt_ids(), req.prompt_text(), "prompt", &p.prompt));
+  RETURN_IF_ERROR(Ids(p.model, req.prompt_ids(), req.prompt_text(), "prompt", &p.prompt));
   p.n = req.n();
   const v1::SamplingParams& s = req.sampling();
-  p.sampling.temperature = s.has_temperature() ? s.temperature() : defaults_.temperature;
-  p.sampling.top_p = s.has_top_p() ? s.top_p() : defaults_.top_p;
-  p.sampling.top_k = s.has_top_k() ? s.top_k() : defaults_.top_k;
-  p.sampling.min_p = s.has_min_p() ? s.min_p() : defaults_.min_p;
+  const SamplingDefaults& defaults = served_[p.model].defaults;
+  p.sampling.temperature = s.has_temperature() ? s.temperature() : defaults.temperature;
+  p.sampling.top_p = s.has_top_p() ? s.top_p() : defaults.top_p;
+  p.sampling.top_k = s.has_top_k() ? s.top_k() : defaults.top_k;
+  p.sampling.min_p = s.has_min_p() ? s.min_p() : defaults.min_p;
   p.sampling.seed = s.seed();
-  p.max_tokens = s.has_max_tokens() ? s.max_tokens() : defaults_.max_tokens;
+  p.max_tokens = s.has_max_tokens() ? s.max_tokens() : defaults.max_tokens;
   p.stop_token_ids.assign(s.stop_token_ids().begin(), s.stop_token_ids().end());
   if (!s.ignore_eos()) {
-    p.stop_token_ids.insert(p.stop_token_ids.end(), defaults_.eos_token_ids.begin(),
-                            defaults_.eos_token_ids.end());
+    p.stop_token_ids.insert(p.stop_token_ids.end(), defaults.eos_token_ids.begin(),
+                            defaults.eos_token_ids.end());
   }
   p.stop_strings.assign(s.stop().begin(), s.stop().end());
-  if (tokenizer_ != nullptr) {
+  if (tok != nullptr) {
     p.sampling.vocab_limit =
-        std::min<int64_t>(tokenizer_->vocab_size(), engine_->config().vocab_size);
-    const tokenizer::Tokenizer* tok = tokenizer_;
+        std::min<int64_t>(tok->vocab_size(), engine_->config(p.model).vocab_size);
     p.token_bytes = [tok](int32_t id) {
       auto bytes = tok->TokenBytes(id);
       return bytes.ok() ? *bytes : std::string_view();
@@ -100,7 +117,7 @@ grpc::ServerUnaryReactor* RolloutService::Generate(grpc::CallbackServerContext* 
   }
   response->set_request_id(request->request_id());
   response->mutable_prompt_ids()->Assign(params->prompt.begin(), params->prompt.end());
-  const tokenizer::Tokenizer* tok = tokenizer_;
+  const tokenizer::Tokenizer* tok = served_[params->model].tokenizer;
   absl::Status st = engine_->Generate(
       std::move(*params),
       [this, reactor, response, tok](absl::StatusOr<std::vector<SampleOutput>> r) {
@@ -130,14 +147,19 @@ grpc::ServerUnaryReactor* RolloutService::Score(grpc::CallbackServerContext* con
                                                 const v1::ScoreRequest* request,
                                                 v1::ScoreResponse* response) {
   auto* reactor = context->DefaultReactor();
+  auto model = Model(request->model());
+  if (!model.ok()) {
+    Done("Score", reactor, rpc::ToGrpc(model.status()));
+    return reactor;
+  }
   std::vector<ScoreItem> items;
   for (int i = 0; i < request->items_size(); ++i) {
     const auto& it = request->items(i);
     ScoreItem item;
-    absl::Status st =
-        Ids(it.prompt_ids(), it.prompt_text(), absl::StrCat("item ", i, " prompt"), &item.prompt);
+    absl::Status st = Ids(*model, it.prompt_ids(), it.prompt_text(),
+                          absl::StrCat("item ", i, " prompt"), &item.prompt);
     if (st.ok()) {
-      st = Ids(it.continuation_ids(), it.continuation_text(),
+      st = Ids(*model, it.continuation_ids(), it.continuation_text(),
                absl::StrCat("item ", i, " continuation"), &item.continuation);
     }
     if (!st.ok()) {
@@ -161,40 +183,73 @@ grpc::ServerUnaryReactor* RolloutService::Score(grpc::CallbackServerContext* con
           }
         }
         Done("Score", reactor, grpc::Status::OK);
-      });
+      },
+      *model, request->min_version());
   if (!st.ok()) Done("Score", reactor, rpc::ToGrpc(st));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* RolloutService::GetInfo(grpc::CallbackServerContext* context,
-                                                  const v1::GetInfoRequest*,
+                                                  const v1::GetInfoRequest* request,
                                                   v1::GetInfoResponse* response) {
   auto* reactor = context->DefaultReactor();
-  const auto& c = engine_->config();
+  auto model = Model(request->model());
+  if (!model.ok()) {
+    Done("GetInfo", reactor, rpc::ToGrpc(model.status()));
+    return reactor;
+  }
+  const int m = *model;
+  const auto& c = engine_->config(m);
+  const tokenizer::Tokenizer* tok = served_[m].tokenizer;
   response->set_model_type(c.model_type);
-  response->set_num_params(engine_->num_params());
+  response->set_num_params(engine_->num_params(m));
   response->set_vocab_size(c.vocab_size);
   response->set_max_context(c.max_position_embeddings);
-  response->set_version(engine_->stats().version.load());
+  response->set_version(engine_->version(m));
+  response->set_staged_version(engine_->staged_version(m));
   response->set_kv_blocks_total(engine_->options().kv_blocks);
   response->set_kv_block_size(engine_->options().block_size);
-  response->set_has_tokenizer(tokenizer_ != nullptr);
-  response->mutable_eos_token_ids()->Assign(defaults_.eos_token_ids.begin(),
-                                            defaults_.eos_token_ids.end());
-  response->set_tokenizer_fingerprint(tokenizer_fingerprint_);
+  response->set_has_tokenizer(tok != nullptr);
+  const std::vector<int32_t>& eos = served_[m].defaults.eos_token_ids;
+  response->mutable_eos_token_ids()->Assign(eos.begin(), eos.end());
+  response->set_tokenizer_fingerprint(served_[m].tokenizer_fingerprint);
+  response->set_model(engine_->model_name(m));
+  for (int i = 0; i < engine_->num_models(); ++i) response->add_models(engine_->model_name(i));
   Done("GetInfo", reactor, grpc::Status::OK);
   return reactor;
 }
 
-// Reads the chunk stream into a WeightStager; at the end hands the weights to the engine, which
-// swaps them in between two steps and then finishes the RPC.
+grpc::ServerUnaryReactor* RolloutService::CommitWeights(grpc::CallbackServerContext* context,
+                                                        const v1::CommitWeightsRequest* request,
+                                                        v1::CommitWeightsResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  absl::Status st = rpc::CheckBearer(*context, auth_token_);
+  absl::StatusOr<int> model = st.ok() ? Model(request->model()) : st;
+  if (!model.ok()) {
+    Done("CommitWeights", reactor, rpc::ToGrpc(model.status()));
+    return reactor;
+  }
+  const int64_t version = request->version();
+  st = engine_->CommitWeights(
+      version,
+      [this, reactor, response, version](absl::Status s, double pause) {
+        response->set_version(version);
+        response->set_swap_pause_seconds(pause);
+        Done("CommitWeights", reactor, rpc::ToGrpc(s));
+      },
+      *model);
+  if (!st.ok()) Done("CommitWeights", reactor, rpc::ToGrpc(st));
+  return reactor;
+}
+
+// Reads the chunk stream into a WeightStager (made for the model the first chunk names, into the
+// buffer of that model's replaced weights when there is one); at the end hands the weights to the
+// engine, which swaps them in between two steps (or only stages them) and then finishes the RPC.
 class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::WeightChunk> {
  public:
   PushReactor(RolloutService* service, grpc::CallbackServerContext* context,
               v1::PushWeightsResponse* response)
-      : service_(service),
-        response_(response),
-        stager_(service->layout_, service->engine_->TakeStagingBuffer()) {
+      : service_(service), response_(response) {
     absl::Status auth = rpc::CheckBearer(*context, service->auth_token_);
     if (!auth.ok()) {
       Finish(rpc::ToGrpc(auth));
@@ -205,22 +260,43 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
 
   void OnReadDone(bool ok) override {
     if (ok) {
-      absl::Status st = stager_.Add(chunk_.version(), chunk_.tensor(), chunk_.offset(),
-                                    chunk_.data(), chunk_.crc32c());
+      if (stager_ == nullptr) {
+        auto model = service_->Model(chunk_.model());
+        if (!model.ok()) return Finish(rpc::ToGrpc(model.status()));
+        model_ = *model;
+        model_name_ = chunk_.model();
+        stage_only_ = chunk_.stage_only();
+        stager_ = std::make_unique<WeightStager>(service_->served_[model_].layout,
+                                                 service_->engine_->TakeStagingBuffer(model_));
+      } else if (chunk_.model() != model_name_) {
+        return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   absl::StrCat("chunk for model \"", chunk_.model(),
+                                                "\" inside a push for \"", model_name_, "\"")));
+      }
+      absl::Status st = stager_->Add(chunk_.version(), chunk_.tensor(), chunk_.offset(),
+                                     chunk_.data(), chunk_.crc32c());
       if (!st.ok()) return Finish(rpc::ToGrpc(st));
       return StartRead(&chunk_);
     }
     // The client finished writing: the push is complete or incomplete, never partly applied.
-    auto params = stager_.Finish();
+    if (stager_ == nullptr) {
+      return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "push has no chunks"));
+    }
+    auto params = stager_->Finish();
     if (!params.ok()) return Finish(rpc::ToGrpc(params.status()));
-    const int64_t version = stager_.version(), bytes = stager_.bytes();
-    absl::Status st = service_->engine_->UpdateWeights(
-        std::move(*params), version, [this, version, bytes](absl::Status s, double pause) {
-          response_->set_version(version);
-          response_->set_bytes(bytes);
-          response_->set_swap_pause_seconds(pause);
-          Finish(rpc::ToGrpc(s));
-        });
+    const int64_t version = stager_->version(), bytes = stager_->bytes();
+    const bool staged = stage_only_;
+    auto done = [this, version, bytes, staged](absl::Status s, double pause) {
+      response_->set_version(version);
+      response_->set_bytes(bytes);
+      response_->set_swap_pause_seconds(pause);
+      response_->set_staged(staged);
+      Finish(rpc::ToGrpc(s));
+    };
+    Engine* engine = service_->engine_;
+    absl::Status st =
+        staged ? engine->StageWeights(std::move(*params), version, std::move(done), model_)
+               : engine->UpdateWeights(std::move(*params), version, std::move(done), model_);
     if (!st.ok()) Finish(rpc::ToGrpc(st));
   }
 
@@ -234,7 +310,10 @@ class RolloutService::PushReactor final : public grpc::ServerReadReactor<v1::Wei
  private:
   RolloutService* service_;
   v1::PushWeightsResponse* response_;
-  WeightStager stager_;
+  std::unique_ptr<WeightStager> stager_;
+  int model_ = 0;
+  std::string model_name_;
+  bool stage_only_ = false;
   v1::WeightChunk chunk_;
 };
 

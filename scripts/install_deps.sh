@@ -11,7 +11,12 @@ packages=(
   python3-torch python3-numpy python3-jinja2
   openssl                      # test certificates for the TLS tests
   clang libclang-rt-14-dev     # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
+  # Tests only: headless Chromium draws the Prometheus console (tests/learner_daemon/dashboard_test).
+  chromium
 )
+# tests/deploy/k8s_test renders deploy/k8s with `kubectl kustomize`. kubectl is not in Debian's
+# archive; the machines come with it.
+command -v kubectl >/dev/null 2>&1 || echo "install_deps: kubectl not found: the k8s manifest test will fail" >&2
 # Node.js and npm run the tokenizer's JavaScript reference. Images often ship a Node.js that
 # bundles its own npm (and conflicts with Debian's npm package), so look for the commands.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -32,6 +32,7 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
         value = args[++i];
       }
       flags.values_[name] = *value;
+      flags.all_values_[name].push_back(*value);
     } else if (boolean.count(name)) {
       if (value) return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
       flags.values_[name] = "true";
@@ -40,6 +41,11 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
     }
   }
   return flags;
+}
+
+std::vector<std::string> Flags::GetAll(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::optional<Flags> Flags::ParseOrUsage(const std::string& program,

@@ -21,7 +21,10 @@ class Flags {
                                      const std::set<std::string>& boolean, bool positional = false);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // The flag's value (the last one when it was given several times).
   std::optional<std::string> Get(const std::string& name) const;
+  // Every value of a flag given several times, in order (empty when absent).
+  std::vector<std::string> GetAll(const std::string& name) const;
   std::string GetOr(const std::string& name, const std::string& fallback) const;
   // Parses an integer flag; error if present and not an integer.
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback) const;
@@ -41,6 +44,7 @@ class Flags {
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

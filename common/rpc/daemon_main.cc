@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/daemon.h"
 #include "common/rpc/auth.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 
@@ -120,7 +121,10 @@ absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(const Daemo
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const char* program, const std::string& listen, const std::vector<grpc::Service*>& services,
-    const ServerOptions& options) {
+    const ServerOptions& options, int* bound_port) {
+  // grpc.health.v1.Health answers SERVING while the server runs: Kubernetes' gRPC readiness
+  // probes (deploy/k8s) use it.
+  grpc::EnableDefaultHealthCheckService(true);
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (options.tls.enabled()) {
     grpc::SslServerCredentialsOptions ssl(
@@ -149,6 +153,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen, ": ", why));
   }
   AnnounceAddress(program, "listening on", listen, port);
+  if (bound_port != nullptr) *bound_port = port;
   return server;
 }
 

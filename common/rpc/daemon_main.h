@@ -66,9 +66,10 @@ struct ServerOptions {
 // server) and prints "<program> listening on HOST:PORT" (the port actually bound). The port is
 // not shared (no SO_REUSEPORT): a second daemon on a port in use fails instead of splitting its
 // traffic. Unavailable("cannot listen on ADDR: <reason>") when the address cannot be bound, the
-// reason from the operating system ("Address already in use") when it gives one.
+// reason from the operating system ("Address already in use") when it gives one. *bound_port
+// (when not null) receives the port.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartServer(
     const char* program, const std::string& listen, const std::vector<grpc::Service*>& services,
-    const ServerOptions& options);
+    const ServerOptions& options, int* bound_port = nullptr);
 
 }  // namespace flywheel::rpc

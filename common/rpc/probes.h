@@ -15,13 +15,14 @@
 
 namespace flywheel::rpc {
 
-// GetInfo of the rollout server at `address`, within timeout_seconds. The error is the call's
-// status, its message prefixed with "rollout server ADDRESS unreachable: " when the server could
-// not be reached or did not answer in time (a failed TLS handshake is one). The channel uses
-// `tls` (plaintext when it is not enabled).
+// GetInfo of the rollout server at `address` about its model `model` ("" = its first), within
+// timeout_seconds. The error is the call's status, its message prefixed with "rollout server
+// ADDRESS unreachable: " when the server could not be reached or did not answer in time (a failed
+// TLS handshake is one). The channel uses `tls` (plaintext when it is not enabled).
 absl::StatusOr<v1::GetInfoResponse> ProbeRollout(const std::string& address, double timeout_seconds,
                                                  const std::string& bearer_token = "",
-                                                 const ClientTls& tls = {});
+                                                 const ClientTls& tls = {},
+                                                 const std::string& model = "");
 
 // ListVerifiers of the reward server at `address`; errors as ProbeRollout.
 absl::StatusOr<v1::ListVerifiersResponse> ProbeReward(const std::string& address,

@@ -131,9 +131,15 @@ absl::Status JobRunner::Setup() {
   auto on_event = [this](const std::string& m) { Event(m); };
   const double timeout = spec_.request_timeout_seconds();
   if (spec_.rollout_servers_size() > 0) {
-    rollouts_ = std::make_unique<RolloutPool>(
-        std::vector<std::string>(spec_.rollout_servers().begin(), spec_.rollout_servers().end()),
-        env_.server_token, env_.server_tls, timeout, on_event);
+    RolloutPoolOptions pool;
+    pool.servers.assign(spec_.rollout_servers().begin(), spec_.rollout_servers().end());
+    pool.model = spec_.rollout_model();
+    pool.bearer_token = env_.server_token;
+    pool.tls = env_.server_tls;
+    pool.timeout_seconds = timeout;
+    pool.on_event = on_event;
+    pool.registry = env_.registry;
+    rollouts_ = std::make_unique<RolloutPool>(std::move(pool));
   }
   if (spec_.reward_servers_size() > 0) {
     rewards_ = std::make_unique<RewardPool>(

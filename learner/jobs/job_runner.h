@@ -41,10 +41,14 @@ namespace flywheel::learner {
 
 struct RunnerEnv {
   JobBoard* board = nullptr;
-  ThreadPool* pool = nullptr;  // model compute
-  std::string state_dir;       // default checkpoints: <state_dir>/jobs/<id>/checkpoints
-  std::string server_token;    // bearer token for PushWeights ("" = none)
-  rpc::ClientTls server_tls;   // TLS of the connections to rollout, reward and teacher servers
+  // Model compute. Jobs running at once share it: ThreadPool::Run serialises callers, and the
+  // kernels' bits do not depend on how calls interleave.
+  ThreadPool* pool = nullptr;
+  std::string state_dir;      // default checkpoints: <state_dir>/jobs/<id>/checkpoints
+  std::string server_token;   // bearer token for PushWeights and CommitWeights ("" = none)
+  rpc::ClientTls server_tls;  // TLS of the connections to rollout, reward and teacher servers
+  // Rollout servers started with --register (jobs listing "registered"); may be null.
+  const FleetRegistry* registry = nullptr;
 };
 
 class JobRunner {

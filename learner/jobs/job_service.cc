@@ -161,10 +161,12 @@ class JobServiceImpl::RefusedWatch final : public grpc::ServerWriteReactor<v1::J
   void OnDone() override { delete this; }
 };
 
-JobServiceImpl::JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, Tenants tenants)
+JobServiceImpl::JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, Tenants tenants,
+                               int max_running_jobs)
     : env_(std::move(env)),
       check_options_(std::move(check_options)),
       tenants_(std::move(tenants)),
+      max_running_(std::max(1, max_running_jobs)),
       worker_(std::make_unique<TaskQueue>(1)) {}
 
 JobServiceImpl::~JobServiceImpl() { Shutdown(); }

@@ -1,5 +1,6 @@
-// JobService over gRPC's callback API: validates and queues submitted jobs, runs them (one at a
-// time: they share the learner's cores), and serves job records and live events. Jobs found
+// JobService over gRPC's callback API: validates and queues submitted jobs, runs up to
+// max_running_jobs of them at once (each with its own trainer, pools and thread; they share the
+// learner's compute pool), and serves job records and live events. Jobs found
 // RUNNING or QUEUED in the store at start-up continue: a running job resumes from its latest
 // checkpoint.
 //
@@ -32,7 +33,9 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
   // env.board and env.pool must outlive the service. tenants: who may call and which jobs each
   // caller sees (default: no authentication, everyone sees everything; see tenants.h).
-  JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, Tenants tenants = {});
+  // max_running_jobs >= 1 (1: one at a time, the rest queue).
+  JobServiceImpl(RunnerEnv env, SpecCheckOptions check_options, Tenants tenants = {},
+                 int max_running_jobs = 1);
   // Shutdown().
   ~JobServiceImpl() override;
 
@@ -81,7 +84,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   RunnerEnv env_;
   const SpecCheckOptions check_options_;
   const Tenants tenants_;
-  const int max_running_ = 1;
+  const int max_running_;
 
   std::mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -20,6 +20,7 @@
 #include "common/tokenizer/tokenizer.h"
 #include "learner/jobs/dataset.h"
 #include "learner/jobs/job_spec.h"
+#include "learner/servers/server_entries.h"
 #include "nlohmann/json.hpp"
 
 namespace flywheel::learner {
@@ -113,9 +114,10 @@ void AddAll(const std::string& section, const std::vector<std::string>& found, P
 // Problems found by probing one rollout server that serves the policy (kind "rollout server") or
 // the teacher ("teacher server"). policy is null when the policy directory is unusable.
 Problems ProbeModelServer(const std::string& kind, const std::string& address,
-                          const ModelInfo* policy, const SpecCheckOptions& options) {
-  auto info =
-      rpc::ProbeRollout(address, options.probe_timeout_seconds, options.bearer_token, options.tls);
+                          const std::string& model, const ModelInfo* policy,
+                          const SpecCheckOptions& options) {
+  auto info = rpc::ProbeRollout(address, options.probe_timeout_seconds, options.bearer_token,
+                                options.tls, model);
   if (!info.ok()) {
     std::string message(info.status().message());
     // The probe names the server "rollout server"; a teacher is called what it is.
@@ -430,18 +432,29 @@ std::vector<std::string> CheckJobSpec(const v1::JobSpec& original,
   }
   std::vector<std::future<Problems>> probes;
   const ModelInfo* policy_info = policy ? &*policy : nullptr;
-  auto probe_all = [&](const char* kind, const auto& addresses) {
+  auto probe_all = [&](const char* kind, const auto& addresses, const std::string& model) {
     for (const auto& address : addresses) {
       if (!ValidAddress(address)) {
         problems.push_back(absl::StrCat(kind, " \"", address, "\" is not host:port"));
       } else if (options.probe_servers) {
         probes.push_back(std::async(std::launch::async, ProbeModelServer, std::string(kind),
-                                    address, policy_info, std::cref(options)));
+                                    address, model, policy_info, std::cref(options)));
       }
     }
   };
-  probe_all("rollout server", spec.rollout_servers());
-  if (opd) probe_all("teacher server", spec.distill().teacher_servers());
+  // Rollout servers may also be found through DNS or registration; those come and go, so only
+  // the fixed ones are probed.
+  std::vector<std::string> fixed;
+  for (const auto& entry : spec.rollout_servers()) {
+    auto parsed = ParseServerEntries({entry});
+    if (!parsed.ok()) {
+      problems.push_back(absl::StrCat("rollout server ", parsed.status().message()));
+    } else {
+      fixed.insert(fixed.end(), parsed->fixed.begin(), parsed->fixed.end());
+    }
+  }
+  probe_all("rollout server", fixed, spec.rollout_model());
+  if (opd) probe_all("teacher server", spec.distill().teacher_servers(), std::string());
   for (const auto& address : spec.reward_servers()) {
     if (!ValidAddress(address)) {
       problems.push_back(absl::StrCat("reward server \"", address, "\" is not host:port"));

@@ -53,6 +53,19 @@ const StepGauge kStepGauges[] = {
     {"flywheel_learner_teacher_kl",
      "Distillation: mean sampled reverse KL log p_student - log p_teacher over the step's tokens",
      [](const v1::StepMetrics& m) { return m.teacher_kl(); }},
+    {"flywheel_learner_completion_length_mean_tokens", "Mean completion length of the step",
+     [](const v1::StepMetrics& m) { return m.completion_length_mean(); }},
+    {"flywheel_learner_completion_length_p95_tokens",
+     "95th percentile completion length of the step",
+     [](const v1::StepMetrics& m) { return m.completion_length_p95(); }},
+    {"flywheel_learner_truncation_rate",
+     "Fraction of the step's completions cut off by max_tokens or the context",
+     [](const v1::StepMetrics& m) { return m.truncation_rate(); }},
+    {"flywheel_learner_format_failure_rate",
+     "Fraction of the step's completions whose answer the verifier could not read",
+     [](const v1::StepMetrics& m) { return m.format_failure_rate(); }},
+    {"flywheel_learner_rollout_servers", "Rollout servers serving the job",
+     [](const v1::StepMetrics& m) { return static_cast<double>(m.rollout_servers()); }},
 };
 
 }  // namespace
@@ -70,6 +83,12 @@ LearnerMetrics::LearnerMetrics(metrics::MetricsServer* server) {
                             "on the batch producer sample, reward and teacher (distillation), "
                             "which overlap the learner's phases when the job is asynchronous")
                         .Register(reg);
+  rubric_disagreement_ = &prometheus::BuildGauge()
+                              .Name("flywheel_learner_rubric_disagreement_rate")
+                              .Help(
+                                  "Fraction of rubric items whose rule-checked and judged "
+                                  "criteria disagree (only steps with such items)")
+                              .Register(reg);
   eval_accuracy_ = &prometheus::BuildGauge()
                         .Name("flywheel_learner_eval_accuracy")
                         .Help("Latest held-out accuracy (greedy decoding)")
@@ -128,6 +147,10 @@ void LearnerMetrics::RecordStep(const std::string& job, const std::string& algor
     step_gauges_[i]
         ->Add({{"job_id", job}, {"tenant", tenant}, {"algorithm", algorithm}})
         .Set(kStepGauges[i].get(m));
+  }
+  if (m.has_rubric_disagreement()) {
+    rubric_disagreement_->Add({{"job_id", job}, {"tenant", tenant}, {"algorithm", algorithm}})
+        .Set(m.rubric_disagreement());
   }
   const std::pair<const char*, double> phases[] = {
       {"wait", m.wait_seconds()},     {"update", m.update_seconds()},

@@ -44,6 +44,7 @@ class LearnerMetrics {
   // One gauge family per StepMetrics field in kStepGauges (learner_metrics.cc), same order.
   std::vector<prometheus::Family<prometheus::Gauge>*> step_gauges_;
   prometheus::Family<prometheus::Gauge>* phase_seconds_;
+  prometheus::Family<prometheus::Gauge>* rubric_disagreement_;
   prometheus::Family<prometheus::Gauge>* eval_accuracy_;
   prometheus::Family<prometheus::Gauge>* job_state_;
   prometheus::Family<prometheus::Counter>* steps_total_;

@@ -145,6 +145,7 @@ absl::Status JobRunner::RunRl() {
     report.groups = static_cast<int32_t>(batch->groups.size());
     report.retries = rollouts_->retries() + (rewards_ ? rewards_->retries() : 0) +
                      (teachers_ ? teachers_->retries() : 0);
+    report.rollout_servers = rollouts_->serving();
     v1::StepMetrics m = ToStepMetrics(report);
     RETURN_IF_ERROR(FinishStep(s, s * P, /*pushed=*/true, &m, s == steps));
   }

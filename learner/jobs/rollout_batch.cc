@@ -46,6 +46,7 @@ absl::Status Sample(const std::vector<const JobRow*>& rows, const std::vector<ui
       batch->groups[i].push_back(std::move(s));
     }
   }
+  MeasureLengths(batch->groups, &batch->health);
   return absl::OkStatus();
 }
 
@@ -65,6 +66,7 @@ absl::Status Score(const std::vector<const JobRow*>& rows, const BatchSources& s
     }
   }
   ASSIGN_OR_RETURN(auto results, sources.rewards->ScoreAll(items, cancel));
+  MeasureRewards(results, &batch->health);
   size_t k = 0;
   double sum = 0, sum_sq = 0;
   int64_t n = 0, correct = 0;

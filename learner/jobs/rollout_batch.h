@@ -13,6 +13,7 @@
 #include "common/tokenizer/tokenizer.h"
 #include "flywheel/v1/learner.pb.h"
 #include "learner/algorithms/samples.h"
+#include "learner/jobs/batch_health.h"
 #include "learner/jobs/job_data.h"
 #include "learner/servers/reward_pool.h"
 #include "learner/servers/rollout_pool.h"
@@ -35,6 +36,8 @@ struct Batch {
   int reward_errors = 0;
   // Producer time by phase.
   double sample_seconds = 0, reward_seconds = 0, teacher_seconds = 0;
+  // Lengths, truncation, format failures, rubric disagreement.
+  BatchHealth health;
 };
 
 struct BatchOptions {

@@ -28,7 +28,13 @@ v1::StepMetrics ToStepMetrics(const StepReport& r) {
     m.set_sample_seconds(b.sample_seconds);
     m.set_reward_seconds(b.reward_seconds);
     m.set_teacher_seconds(b.teacher_seconds);
+    m.set_completion_length_mean(b.health.length_mean);
+    m.set_completion_length_p95(b.health.length_p95);
+    m.set_truncation_rate(b.health.truncation_rate);
+    m.set_format_failure_rate(b.health.format_failure_rate);
+    if (b.health.rubric_disagreement) m.set_rubric_disagreement(*b.health.rubric_disagreement);
   }
+  m.set_rollout_servers(r.rollout_servers);
   m.set_staleness_max(r.staleness.max);
   m.set_staleness_mean(r.staleness.mean);
   m.set_wait_seconds(r.wait_seconds);

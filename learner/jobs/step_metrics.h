@@ -22,9 +22,10 @@ struct StepReport {
   // Wall time of the step's phases on the learner: waiting for the batch, the update, the
   // weight push; step = all of them.
   double wait_seconds = 0, update_seconds = 0, push_seconds = 0, step_seconds = 0;
-  int64_t trained_tokens = 0;  // completion (RL) or target (SFT) tokens
-  int32_t groups = 0;          // prompt groups (RL) or examples (SFT)
-  int64_t retries = 0;         // requests retried on another replica since the job (re)started
+  int64_t trained_tokens = 0;   // completion (RL) or target (SFT) tokens
+  int32_t groups = 0;           // prompt groups (RL) or examples (SFT)
+  int64_t retries = 0;          // requests retried on another replica since the job (re)started
+  int32_t rollout_servers = 0;  // rollout servers serving the job at the step's end
 };
 
 v1::StepMetrics ToStepMetrics(const StepReport& report);

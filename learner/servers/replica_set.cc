@@ -13,13 +13,63 @@
 namespace flywheel::learner {
 
 ReplicaSet::ReplicaSet(std::vector<std::string> addresses, Options options, EventFn on_event)
-    : addresses_(std::move(addresses)),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       on_event_(std::move(on_event)),
+      addresses_(std::move(addresses)),
       down_until_(addresses_.size()),
       down_(addresses_.size(), false),
+      removed_(addresses_.size(), false),
       failures_(addresses_.size(), 0),
       inflight_(addresses_.size(), 0) {}
+
+int ReplicaSet::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(addresses_.size());
+}
+
+std::string ReplicaSet::address(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return addresses_[server];
+}
+
+bool ReplicaSet::member(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !removed_[server];
+}
+
+bool ReplicaSet::down_until_up(int server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !removed_[server] && down_[server] && down_until_[server] == Clock::time_point::max();
+}
+
+int ReplicaSet::healthy_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (size_t s = 0; s < addresses_.size(); ++s) n += HealthyLocked(static_cast<int>(s)) ? 1 : 0;
+  return n;
+}
+
+int ReplicaSet::Add(const std::string& address, bool up) {
+  std::lock_guard<std::mutex> lock(mu_);
+  addresses_.push_back(address);
+  down_.push_back(!up);
+  down_until_.push_back(up ? Clock::time_point() : Clock::time_point::max());
+  removed_.push_back(false);
+  failures_.push_back(0);
+  inflight_.push_back(0);
+  return static_cast<int>(addresses_.size()) - 1;
+}
+
+void ReplicaSet::Remove(int server, const std::string& why) {
+  std::string address;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (removed_[server]) return;
+    removed_[server] = true;
+    address = addresses_[server];
+  }
+  if (!why.empty() && on_event_) on_event_(absl::StrCat(options_.kind, " ", address, " ", why));
+}
 
 bool ReplicaSet::Transient(const grpc::Status& status) {
   switch (status.error_code()) {
@@ -37,6 +87,7 @@ bool ReplicaSet::Transient(const grpc::Status& status) {
 }
 
 bool ReplicaSet::HealthyLocked(int server) const {
+  if (removed_[server]) return false;
   return !down_[server] || Clock::now() >= down_until_[server];
 }
 
@@ -47,9 +98,11 @@ bool ReplicaSet::healthy(int server) const {
 
 void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
   bool was_up;
+  std::string address;
   {
     std::lock_guard<std::mutex> lock(mu_);
     was_up = HealthyLocked(server);
+    address = addresses_[server];
     down_[server] = true;
     const int failures = failures_[server]++;
     const double backoff =
@@ -61,22 +114,22 @@ void ReplicaSet::MarkDown(int server, const grpc::Status& why) {
                                                    std::chrono::duration<double>(backoff));
   }
   if (was_up && on_event_) {
-    on_event_(absl::StrCat(options_.kind, " ", addresses_[server], " failed (",
-                           rpc::FromGrpc(why).ToString(), "); using the others"));
+    on_event_(absl::StrCat(options_.kind, " ", address, " failed (", rpc::FromGrpc(why).ToString(),
+                           "); using the others"));
   }
 }
 
 void ReplicaSet::MarkUp(int server) {
   bool was_down;
+  std::string address;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    was_down = down_[server];
+    was_down = down_[server] && !removed_[server];
     down_[server] = false;
+    address = addresses_[server];
     failures_[server] = 0;
   }
-  if (was_down && on_event_) {
-    on_event_(absl::StrCat(options_.kind, " ", addresses_[server], " is back"));
-  }
+  if (was_down && on_event_) on_event_(absl::StrCat(options_.kind, " ", address, " is back"));
 }
 
 absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& start,
@@ -95,6 +148,10 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
   run->attempts.assign(n, 0);
   // A task that fails this often on transient errors gives up: every replica was tried twice.
   const int max_attempts = std::max(3, 2 * size());
+  // An elastic pool with no healthy member waits this long for one to join.
+  const Clock::time_point wait_for_members_until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(wait_for_members_seconds_.load()));
   // When every server went down (max(): some server is healthy); for max_outage_seconds.
   Clock::time_point outage_since = Clock::time_point::max();
 
@@ -115,7 +172,8 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
       int best = -1;
       {
         std::lock_guard<std::mutex> servers(mu_);
-        for (int s = 0; s < size(); ++s) {
+        for (int s = 0; s < static_cast<int>(addresses_.size()); ++s) {
+          if (removed_[s]) continue;
           if (!HealthyLocked(s)) {
             next_recovery = std::min(next_recovery, down_until_[s]);
             continue;
@@ -155,7 +213,7 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
         } else if (run->error.ok()) {
           absl::Status s = rpc::FromGrpc(status);
           run->error = absl::Status(
-              s.code(), absl::StrCat(options_.kind, " ", addresses_[best], ": ", s.message()));
+              s.code(), absl::StrCat(options_.kind, " ", address(best), ": ", s.message()));
         }
         run->cv.notify_all();
       });
@@ -168,6 +226,10 @@ absl::Status ReplicaSet::RunAll(int64_t n, int max_inflight, const StartFn& star
       const auto give_up =
           outage_since + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(options_.max_outage_seconds));
+      if (next_recovery == Clock::time_point::max() && now < wait_for_members_until) {
+        // Members may join (or a down one be brought back); look again shortly.
+        next_recovery = std::min(wait_for_members_until, now + std::chrono::milliseconds(100));
+      }
       if (next_recovery == Clock::time_point::max() || now >= give_up) {
         run->error = absl::UnavailableError(
             next_recovery == Clock::time_point::max()

@@ -5,6 +5,9 @@
 // a retry, never a lost or duplicated result. Each task's result is written by its own call's
 // callback, and a task is finished exactly once: by its first successful call.
 //
+// Membership can change while calls run: Add appends a server (indices are never reused), Remove
+// retires one for good (its calls in flight finish or fail as usual; none start there again).
+//
 // A server marked down is tried again after a backoff that doubles with each consecutive failure
 // (recover_after_seconds, 2x, 4x, ... up to max_recover_seconds). When every server is down the
 // calls wait for the next one to come back, for at most max_outage_seconds in a row; then RunAll
@@ -13,7 +16,7 @@
 // server must not be retried forever).
 //
 // Thread safety: all methods are thread-safe; RunAll may run concurrently with itself and with
-// MarkUp / MarkDown from other threads.
+// Add / Remove / MarkUp / MarkDown from other threads.
 #pragma once
 
 #include <atomic>
@@ -49,11 +52,25 @@ class ReplicaSet {
 
   ReplicaSet(std::vector<std::string> addresses, Options options, EventFn on_event);
 
-  int size() const { return static_cast<int>(addresses_.size()); }
-  const std::string& address(int server) const { return addresses_[server]; }
+  // Servers ever added (retired ones included); indices run 0..size()-1.
+  int size() const;
+  std::string address(int server) const;
   bool healthy(int server) const;
+  // Added and not removed.
+  bool member(int server) const;
+  // Down until MarkUp (not merely waiting out recover_after_seconds).
+  bool down_until_up(int server) const;
+  // Healthy members now.
+  int healthy_count() const;
   void MarkDown(int server, const grpc::Status& why);
   void MarkUp(int server);
+  // Appends a server, down until MarkUp unless `up`; its index.
+  int Add(const std::string& address, bool up);
+  // Retires a server for good; `why` is told (when not empty).
+  void Remove(int server, const std::string& why);
+  // Wait up to this long for a member when none is healthy before RunAll gives up (elastic
+  // pools, whose servers may join later). Default 0.
+  void set_wait_for_members_seconds(double seconds) { wait_for_members_seconds_ = seconds; }
   // Calls that were retried on another server, since construction.
   int64_t retries() const { return retries_.load(); }
 
@@ -72,14 +89,16 @@ class ReplicaSet {
   using Clock = std::chrono::steady_clock;
   bool HealthyLocked(int server) const;
 
-  const std::vector<std::string> addresses_;
   const Options options_;
   const EventFn on_event_;
+  std::atomic<double> wait_for_members_seconds_{0};
   mutable std::mutex mu_;
+  std::vector<std::string> addresses_;         // guarded by mu_
   std::vector<Clock::time_point> down_until_;  // Clock::time_point::max(): until MarkUp.
-  std::vector<bool> down_;
-  std::vector<int> failures_;  // consecutive failures, for the backoff
-  std::vector<int> inflight_;
+  std::vector<bool> down_;                     // guarded by mu_
+  std::vector<bool> removed_;                  // guarded by mu_
+  std::vector<int> failures_;  // guarded by mu_; consecutive failures, for the backoff
+  std::vector<int> inflight_;  // guarded by mu_
   std::atomic<int64_t> retries_{0};
 };
 

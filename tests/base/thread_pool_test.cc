@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -50,6 +51,32 @@ TEST(ThreadPoolTest, NullPoolRunsInline) {
   int64_t total = 0;
   ParallelFor(nullptr, 10, [&](int64_t b, int64_t e) { total += e - b; });
   EXPECT_EQ(total, 10);
+}
+
+// Two learner jobs computing at once share one pool: Run() from two threads at the same time must
+// neither deadlock nor mix their jobs. Each caller fills its own buffer with ParallelFor many
+// times; every element must hold its own caller's value.
+TEST(ThreadPoolTest, ConcurrentCallersEachGetTheirOwnJob) {
+  ThreadPool pool(3);
+  constexpr int kRounds = 2000;
+  constexpr int64_t kN = 257;
+  auto caller = [&](int id, std::vector<int>* out) {
+    for (int round = 0; round < kRounds; ++round) {
+      pool.ParallelFor(kN, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) (*out)[i] = id * kRounds + round;
+      });
+      for (int64_t i = 0; i < kN; ++i) {
+        if ((*out)[i] != id * kRounds + round) {
+          ADD_FAILURE() << "caller " << id << " round " << round << " element " << i;
+          return;
+        }
+      }
+    }
+  };
+  std::vector<int> a(kN, -1), b(kN, -1);
+  std::thread ta(caller, 1, &a), tb(caller, 2, &b);
+  ta.join();
+  tb.join();
 }
 
 }  // namespace

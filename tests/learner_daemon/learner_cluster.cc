@@ -22,8 +22,9 @@
 
 namespace flywheel::testing {
 
-LearnerCluster::LearnerCluster(int rollout_servers)
-    : LearnerCluster(LearnerClusterOptions{.rollout_servers = rollout_servers}) {}
+LearnerCluster::LearnerCluster(int rollout_servers, std::vector<std::string> learner_args)
+    : LearnerCluster(LearnerClusterOptions{.rollout_servers = rollout_servers,
+                                           .learner_args = std::move(learner_args)}) {}
 
 LearnerCluster::LearnerCluster(LearnerClusterOptions options) : options_(std::move(options)) {
   auto config = model::PresetConfig("tiny");
@@ -54,12 +55,7 @@ LearnerCluster::LearnerCluster(LearnerClusterOptions options) : options_(std::mo
     }
   }
   for (int i = 0; i < options_.rollout_servers; ++i) {
-    std::vector<std::string> argv = {FLYWHEEL_ROLLOUT_BIN, "--model",     model_dir(),
-                                     "--listen",           "127.0.0.1:0", "--metrics-listen",
-                                     "127.0.0.1:0",        "--threads",   "1",
-                                     "--kv-blocks",        "512"};
-    argv.insert(argv.end(), options_.server_args.begin(), options_.server_args.end());
-    auto r = DaemonProcess::Start(argv);
+    auto r = StartRolloutServer({"--model", model_dir()});
     FW_CHECK(r.ok()) << r.status();
     rollouts_.push_back(std::move(*r));
   }
@@ -68,6 +64,22 @@ LearnerCluster::LearnerCluster(LearnerClusterOptions options) : options_(std::mo
     reward_addresses_.push_back(rewards_.back()->address());
   }
   StartLearner();
+}
+
+absl::StatusOr<std::unique_ptr<DaemonProcess>> LearnerCluster::StartRolloutServer(
+    const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {FLYWHEEL_ROLLOUT_BIN,
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--metrics-listen",
+                                   "127.0.0.1:0",
+                                   "--threads",
+                                   "1",
+                                   "--kv-blocks",
+                                   "512"};
+  argv.insert(argv.end(), options_.server_args.begin(), options_.server_args.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return DaemonProcess::Start(argv);
 }
 
 std::unique_ptr<DaemonProcess> LearnerCluster::StartReward(const std::string& listen) {
@@ -201,11 +213,13 @@ absl::StatusOr<std::vector<v1::JobEvent>> LearnerCluster::WatchEvents(const std:
   return out;
 }
 
-absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(const std::string& id) {
+absl::StatusOr<std::vector<v1::StepMetrics>> LearnerCluster::WatchToEnd(
+    const std::string& id, std::vector<std::string>* messages) {
   ASSIGN_OR_RETURN(auto events, WatchEvents(id));
   std::vector<v1::StepMetrics> out;
   for (const auto& e : events) {
     if (e.has_metrics()) out.push_back(e.metrics());
+    if (messages != nullptr && !e.message().empty()) messages->push_back(e.message());
   }
   return out;
 }

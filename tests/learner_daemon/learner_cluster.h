@@ -27,8 +27,9 @@ struct LearnerClusterOptions {
 class LearnerCluster {
  public:
   // Writes the model and data under a temp dir and starts `rollout_servers` rollout servers, one
-  // reward server and a learner whose state lives in state_dir() (kept across RestartLearner).
-  explicit LearnerCluster(int rollout_servers = 1);
+  // reward server and a learner whose state lives in state_dir() (kept across RestartLearner),
+  // started with learner_args besides the usual flags.
+  explicit LearnerCluster(int rollout_servers = 1, std::vector<std::string> learner_args = {});
   explicit LearnerCluster(LearnerClusterOptions options);
 
   const std::string& dir() const { return tmp_.path(); }
@@ -56,8 +57,15 @@ class LearnerCluster {
   absl::Status WaitForStep(const std::string& id, int64_t step, double timeout_s = 300);
   // Every event of the job, from a WatchJob stream read to the job's end.
   absl::StatusOr<std::vector<v1::JobEvent>> WatchEvents(const std::string& id);
-  // Every step's metrics of the job, from a WatchJob stream read to the job's end.
-  absl::StatusOr<std::vector<v1::StepMetrics>> WatchToEnd(const std::string& id);
+  // Every step's metrics of the job, from a WatchJob stream read to the job's end; the events'
+  // messages go to *messages when it is not null.
+  absl::StatusOr<std::vector<v1::StepMetrics>> WatchToEnd(
+      const std::string& id, std::vector<std::string>* messages = nullptr);
+  // Starts a further rollout server (loopback, port 0, one thread, the options' server_args)
+  // with `args`, e.g. {"--model", "a=DIR", "--model", "b=DIR"} or
+  // {"--model", model_dir(), "--register", ...}.
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> StartRolloutServer(
+      const std::vector<std::string>& args);
 
   // SIGKILLs the learner (if running) and starts a new one on the same state dir.
   void KillLearner();

@@ -1,12 +1,14 @@
 // Tenants on a real learner: bearer tokens map to tenants (--auth-token-file with `TENANT TOKEN`
 // lines); each tenant lists, gets, watches and cancels only its own jobs (another tenant's job is
 // NOT_FOUND, exactly like a missing one), the admin sees everything, a call without a known token
-// is UNAUTHENTICATED, and the learner's metrics carry the tenant label.
+// is UNAUTHENTICATED, the learner's metrics carry the tenant label, and only the admin registers
+// rollout servers.
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/auth.h"
 #include "common/rpc/client.h"
+#include "flywheel/v1/fleet.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/learner_daemon/learner_cluster.h"
 
@@ -149,6 +151,51 @@ TEST(TenantTest, TenantsSeeOnlyTheirOwnJobsAndTheAdminSeesAll) {
   EXPECT_EQ(job.state(), v1::JOB_STATE_CANCELLED);
   EXPECT_EQ(alice.Cancel(alice_job->id(), &job), grpc::StatusCode::OK);
   EXPECT_EQ(job.state(), v1::JOB_STATE_CANCELLED);
+}
+
+// Registered rollout servers serve every tenant's "registered" jobs, so only the admin may add
+// or remove one; another tenant's token is refused (PERMISSION_DENIED), and no token is
+// UNAUTHENTICATED.
+TEST(TenantTest, OnlyTheAdminRegistersRolloutServers) {
+  TempDir dir;
+  {
+    std::ofstream tokens(dir.File("tokens"));
+    tokens << "alice a-s3cret\nadmin root-s3cret\n";
+  }
+  LearnerCluster cluster(LearnerClusterOptions{
+      .rollout_servers = 0, .learner_args = {"--auth-token-file", dir.File("tokens")}});
+  auto fleet = v1::FleetService::NewStub(rpc::MakeChannel(cluster.learner()->address()));
+  auto call = [&](const std::string& token, bool deregister) {
+    grpc::ClientContext ctx;
+    rpc::SetDeadline(&ctx, 30);
+    rpc::AddBearer(&ctx, token);
+    if (deregister) {
+      v1::DeregisterRolloutRequest req;
+      req.set_address("127.0.0.1:1");
+      v1::DeregisterRolloutResponse resp;
+      return fleet->Deregister(&ctx, req, &resp).error_code();
+    }
+    v1::RegisterRolloutRequest req;
+    req.set_address("127.0.0.1:1");
+    v1::RegisterRolloutResponse resp;
+    return fleet->Register(&ctx, req, &resp).error_code();
+  };
+  auto listed = [&] {
+    grpc::ClientContext ctx;
+    rpc::SetDeadline(&ctx, 30);
+    v1::ListRolloutResponse resp;
+    EXPECT_TRUE(fleet->List(&ctx, {}, &resp).ok());
+    return resp.servers_size();
+  };
+  EXPECT_EQ(call("a-s3cret", false), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(call("", false), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(listed(), 0);
+  EXPECT_EQ(call("root-s3cret", false), grpc::StatusCode::OK);
+  EXPECT_EQ(listed(), 1);
+  EXPECT_EQ(call("a-s3cret", true), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(listed(), 1);
+  EXPECT_EQ(call("root-s3cret", true), grpc::StatusCode::OK);
+  EXPECT_EQ(listed(), 0);
 }
 
 }  // namespace

@@ -269,6 +269,25 @@ TEST_F(JobSpecCheckTest, ValidSpecWithLiveServers) {
   auto problems = CheckJobSpec(spec, {});
   EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
 
+  // Elastic entries are accepted without probes (their servers come and go); a malformed one and
+  // a model the fixed server does not serve are problems.
+  spec.add_rollout_servers("dns:flywheel-rollout.example:50051");
+  spec.add_rollout_servers("registered");
+  problems = CheckJobSpec(spec, {});
+  EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
+  spec.add_rollout_servers("dns:no-port");
+  spec.set_rollout_model("nope");
+  problems = CheckJobSpec(spec, {});
+  EXPECT_TRUE(Has(problems, {"\"dns:no-port\" is not dns:NAME:PORT"}))
+      << absl::StrJoin(problems, "\n");
+  EXPECT_TRUE(Has(problems, {"no model named \"nope\""})) << absl::StrJoin(problems, "\n");
+  EXPECT_EQ(problems.size(), 2u) << absl::StrJoin(problems, "\n");
+  spec.clear_rollout_servers();
+  spec.add_rollout_servers((*rollout)->address());
+  spec.set_rollout_model("default");
+  problems = CheckJobSpec(spec, {});
+  EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
+
   // The same servers behind a policy of another shape: the rollout server's model does not match.
   auto bigger = model::PresetConfig("small");
   ASSERT_TRUE(bigger.ok());

@@ -1,6 +1,7 @@
 #include "rollout_server/kv_budget.h"
 
 #include <string>
+#include <vector>
 
 #include "common/model/checkpoint.h"
 #include "gtest/gtest.h"
@@ -76,6 +77,32 @@ TEST(KvBudgetTest, APushsStagingIsCountedBesideTheWeights) {
   EXPECT_LT(staged->blocks, alone->blocks);
   in.budget_bytes = 5 * kGiB;  // The weights fit, but not a second copy during a push.
   EXPECT_EQ(PlanKvCache(in).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(KvBudgetTest, ModelsOfOneServerShareTheRowBuffersButNotTheLogits) {
+  const model::ModelConfig a = Qwen3SmallShape();
+  model::ModelConfig b = a;
+  b.vocab_size = 1000;  // Same KV rows, another vocabulary.
+  const int64_t logits_a = 256 * a.vocab_size * 4, logits_b = 256 * b.vocab_size * 4;
+  const int64_t rows = StepActivationBytes(a, 2048, 256) - logits_a;
+  // One step's row buffers serve both models' forwards; each keeps its own logits.
+  EXPECT_EQ(StepActivationBytes(std::vector<model::ModelConfig>{a, b}, 2048, 256),
+            rows + logits_a + logits_b);
+  KvPlanInput in;
+  in.config = a;
+  in.weight_bytes = 3 * kGiB;
+  in.staging_bytes = 3 * kGiB;
+  in.budget_bytes = 12 * kGiB;
+  auto one = PlanKvCache(in);
+  in.more_configs = {b};
+  in.weight_bytes = in.staging_bytes = 4 * kGiB;
+  auto both = PlanKvCache(in);
+  ASSERT_TRUE(one.ok() && both.ok());
+  EXPECT_EQ(both->activation_bytes, rows + logits_a + logits_b);
+  EXPECT_LE(in.weight_bytes + in.staging_bytes + both->activation_bytes + both->kv_bytes,
+            in.budget_bytes);
+  EXPECT_LT(both->blocks, one->blocks);
+  EXPECT_NE(both->summary.find("the weights of 2 models"), std::string::npos) << both->summary;
 }
 
 TEST(KvBudgetTest, RequestedBlocksAreCheckedAgainstTheBudget) {

@@ -18,6 +18,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "rollout_server/kv_budget.h"
 #include "tests/model/test_util.h"
 #include "tests/util/daemon_process.h"
 
@@ -291,14 +292,20 @@ TEST_F(RolloutServerTest, MetricsPassPromtoolAndCliPipelineIsBitwise) {
       << out;
 }
 
-// Writes a tiny model with its byte-level tokenizer (flywheel init-model) to DIR/m, adds a
-// generation_config.json when one is given, and starts the daemon on it.
-absl::StatusOr<std::unique_ptr<testing::DaemonProcess>> StartOnTinyModel(
-    const testing::TempDir& dir, int seed, const std::string& generation_config = "") {
+// Writes a tiny model with its byte-level tokenizer (flywheel init-model) to DIR/m.
+absl::Status WriteTinyModel(const testing::TempDir& dir, int seed) {
   std::string out;
   const std::string cmd = absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed ", seed,
                                        " --out ", dir.File("m"));
   if (testing::RunCommand(cmd, &out) != 0) return absl::InternalError(cmd + ": " + out);
+  return absl::OkStatus();
+}
+
+// Writes a tiny model (WriteTinyModel), adds a generation_config.json when one is given, and
+// starts the daemon on it.
+absl::StatusOr<std::unique_ptr<testing::DaemonProcess>> StartOnTinyModel(
+    const testing::TempDir& dir, int seed, const std::string& generation_config = "") {
+  if (absl::Status st = WriteTinyModel(dir, seed); !st.ok()) return st;
   if (!generation_config.empty()) {
     std::ofstream f(dir.File("m/generation_config.json"));
     f << generation_config;
@@ -421,14 +428,8 @@ TEST(RolloutServerTextTest, MalformedGenerationConfigStopsStartup) {
 // which flag changes it, rather than allocating a cache it cannot hold.
 TEST(RolloutServerTextTest, AMemoryBudgetBelowTheWeightsIsRefusedClearly) {
   testing::TempDir dir;
+  ASSERT_TRUE(WriteTinyModel(dir, 1).ok());
   std::string out;
-  ASSERT_EQ(
-      testing::RunCommand(
-          absl::StrCat(FLYWHEEL_CLI, " init-model --preset tiny --seed 1 --out ", dir.File("m")),
-          &out),
-      0)
-      << out;
-  out.clear();
   const int code = testing::RunCommand(
       absl::StrCat(
           FLYWHEEL_ROLLOUT_BIN, " --model ", dir.File("m"),
@@ -437,6 +438,39 @@ TEST(RolloutServerTextTest, AMemoryBudgetBelowTheWeightsIsRefusedClearly) {
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(out.find("does not fit the memory budget of 4.0 KiB"), std::string::npos) << out;
   EXPECT_NE(out.find("--memory-budget"), std::string::npos) << out;
+  EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
+}
+
+// The models of one server share its memory budget: every model's weights and its push staging
+// count. A budget that holds one model, its staging, one step's activations and 64 KV blocks
+// (2 MiB: more than a second model's logits, far less than its weights) serves that model alone,
+// and refuses it twice (--model a=DIR --model b=DIR), naming both.
+TEST(RolloutServerTextTest, EveryServedModelCountsAgainstTheMemoryBudget) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteTinyModel(dir, 1).ok());
+  auto model = model::Transformer::Load(dir.File("m"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  (*model)->PackInferenceWeights(nullptr);  // The daemon counts the packed copy too.
+  const model::ModelConfig& c = (*model)->config();
+  // At the daemon's defaults: 2048 tokens per step, 256 running sequences, blocks of 16 tokens.
+  const int64_t budget = 2 * (*model)->WeightBytes() + rollout::StepActivationBytes(c, 2048, 256) +
+                         64 * rollout::KvBlockBytes(c, 16);
+  const std::vector<std::string> flags = {
+      "--listen",  "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+      "--threads", "1",           "--memory-budget",  absl::StrCat(budget)};
+  std::vector<std::string> one = {FLYWHEEL_ROLLOUT_BIN, "--model", dir.File("m")};
+  one.insert(one.end(), flags.begin(), flags.end());
+  auto alone = testing::DaemonProcess::Start(one);
+  ASSERT_TRUE(alone.ok()) << "one model within its budget did not start: " << alone.status();
+  alone->reset();
+
+  std::string out;
+  // `timeout`: a daemon that wrongly starts is stopped (and fails the test) instead of hanging it.
+  std::string two = absl::StrCat("timeout 30 ", FLYWHEEL_ROLLOUT_BIN, " --model a=", dir.File("m"),
+                                 " --model b=", dir.File("m"));
+  for (const auto& f : flags) absl::StrAppend(&two, " ", f);
+  EXPECT_NE(testing::RunCommand(two, &out), 0) << out;
+  EXPECT_NE(out.find("the weights of 2 models hold"), std::string::npos) << out;
   EXPECT_EQ(out.find("listening on"), std::string::npos) << out;
 }
 
