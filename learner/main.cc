@@ -49,6 +49,8 @@ constexpr char kUsage[] =
     "                        --tls-key; also presented to servers that require mutual TLS\n"
     "  --tls-key FILE        its private key (PEM)\n"
     "  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA\n"
+    "  --metrics-tls         serve /metrics over HTTPS with --tls-cert/--tls-key (and ask\n"
+    "                        scrapers for a certificate under --tls-client-ca)\n"
     "  --tls-ca FILE         reach the rollout, reward and teacher servers over TLS, verifying\n"
     "                        them with this CA (PEM)\n"
     "Rollout servers started with --register THIS_ADDRESS announce themselves to FleetService\n"

@@ -37,6 +37,8 @@ constexpr char kUsage[] =
     "                        the judge client's certificate when the judge requires mutual TLS\n"
     "  --tls-key FILE        its private key (PEM)\n"
     "  --tls-client-ca FILE  mutual TLS: require client certificates signed by this CA\n"
+    "  --metrics-tls         serve /metrics over HTTPS with --tls-cert/--tls-key (and ask\n"
+    "                        scrapers for a certificate under --tls-client-ca)\n"
     "  --tls-ca FILE         reach the judge over TLS, verifying it with this CA (PEM)\n";
 
 }  // namespace

@@ -66,6 +66,8 @@ constexpr char kUsage[] =
     "                          also presented to a learner that requires mutual TLS\n"
     "  --tls-key FILE          its private key (PEM)\n"
     "  --tls-client-ca FILE    mutual TLS: require client certificates signed by this CA\n"
+    "  --metrics-tls           serve /metrics over HTTPS with --tls-cert/--tls-key (and ask\n"
+    "                          scrapers for a certificate under --tls-client-ca)\n"
     "  --tls-ca FILE           reach the --register learner over TLS, verifying it with this CA\n";
 
 struct ModelFlag {

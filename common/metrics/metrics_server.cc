@@ -10,12 +10,22 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "prometheus/text_serializer.h"
 
 namespace flywheel::metrics {
 
-absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address) {
+absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& address,
+                                                                    const MetricsTls* tls) {
   std::unique_ptr<MetricsServer> s(new MetricsServer());
   s->registry_ = std::make_shared<prometheus::Registry>();
+  if (tls != nullptr) {
+    s->collectables_.push_back(s->registry_);
+    auto https = HttpsListener::Start(address, *tls, [p = s.get()] { return p->Scrape(); });
+    if (!https.ok()) return https.status();
+    s->https_ = std::move(*https);
+    s->port_ = s->https_->port();
+    return s;
+  }
   try {
     // civetweb reports a bind failure by throwing; turn it into a Status.
     s->exposer_ = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/1);
@@ -57,7 +67,8 @@ void Poke(const std::string& host, int port) {
 }  // namespace
 
 MetricsServer::~MetricsServer() {
-  if (exposer_ == nullptr) return;  // Start failed before the exposer existed
+  https_.reset();
+  if (exposer_ == nullptr) return;  // HTTPS, or Start failed before the exposer existed
   // The stop flag is set inside the exposer's destructor, so a single early connection could be
   // accepted before it and leave the listener polling again; keep poking until the exposer is gone.
   std::atomic<bool> gone{false};
@@ -73,7 +84,25 @@ MetricsServer::~MetricsServer() {
 }
 
 void MetricsServer::Add(const std::weak_ptr<prometheus::Collectable>& collectable) {
-  exposer_->RegisterCollectable(collectable);
+  if (exposer_ != nullptr) {
+    exposer_->RegisterCollectable(collectable);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  collectables_.push_back(collectable);
+}
+
+std::string MetricsServer::Scrape() {
+  std::vector<prometheus::MetricFamily> families;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& weak : collectables_) {
+      if (auto c = weak.lock()) {
+        for (auto& f : c->Collect()) families.push_back(std::move(f));
+      }
+    }
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace flywheel::metrics

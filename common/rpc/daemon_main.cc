@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/daemon.h"
+#include "common/base/listen_address.h"
 #include "common/rpc/auth.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -38,19 +39,10 @@ absl::StatusOr<ClientTls> DaemonClientTls(const Flags& flags, const ServerTls& s
 // "Address already in use", "Permission denied", "cannot resolve HOST". "" when it can be bound
 // (then the TLS material is the likelier cause of gRPC's failure).
 std::string ListenProblem(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return "expected HOST:PORT";
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(),
-                             listen.substr(colon + 1).c_str(), &hints, &found);
-  if (rc != 0) return absl::StrCat("cannot resolve ", listen, ": ", gai_strerror(rc));
+  auto found = ResolveListen(listen);
+  if (!found.ok()) return std::string(found.status().message());
   std::string problem;
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+  for (addrinfo* a = found->get(); a != nullptr; a = a->ai_next) {
     const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
     const int one = 1;
@@ -59,7 +51,6 @@ std::string ListenProblem(const std::string& listen) {
     close(fd);
     if (!problem.empty()) break;
   }
-  freeaddrinfo(found);
   return problem;
 }
 
@@ -100,14 +91,10 @@ std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** arg
   auto server_tls = ServerTlsFromFlags(setup.flags);
   if (!server_tls.ok()) return fail(server_tls.status());
   setup.server_tls = std::move(*server_tls);
-  if (setup.flags.Has("metrics-tls")) {
-    // Debian 12's civetweb (1.15, under prometheus-cpp) looks up SSL_get_peer_certificate in
-    // OpenSSL 3, which no longer exports it, and calls the null pointer on the first HTTPS
-    // request: the daemon would crash at its first scrape. Refused until civetweb is fixed.
-    return fail(absl::UnimplementedError(
-        "--metrics-tls is not available: Debian 12's civetweb 1.15 crashes on HTTPS requests "
-        "with OpenSSL 3; /metrics is plain HTTP (bind it to a private address, or put a TLS "
-        "proxy in front of it)"));
+  if (setup.flags.Has("metrics-tls") && !setup.server_tls.enabled()) {
+    return fail(absl::InvalidArgumentError(
+        "--metrics-tls serves /metrics with the daemon's certificate: give --tls-cert and "
+        "--tls-key"));
   }
   auto client_tls = DaemonClientTls(setup.flags, setup.server_tls);
   if (!client_tls.ok()) return fail(client_tls.status());
@@ -116,6 +103,13 @@ std::optional<DaemonSetup> StartDaemon(const char* program, int argc, char** arg
 }
 
 absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(const DaemonSetup& setup) {
+  if (setup.flags.Has("metrics-tls")) {
+    // The gRPC port's certificate, and its client CA: with mutual TLS, scrapers present a
+    // certificate too.
+    const metrics::MetricsTls tls{setup.server_tls.cert_chain, setup.server_tls.private_key,
+                                  setup.server_tls.client_ca};
+    return metrics::MetricsServer::Start(*setup.flags.Get("metrics-listen"), &tls);
+  }
   return metrics::MetricsServer::Start(*setup.flags.Get("metrics-listen"));
 }
 

@@ -45,7 +45,7 @@ struct DaemonFlagSpec {
 // Blocks SIGTERM/SIGINT (before any thread starts), ignores SIGXFSZ (a write past a file-size
 // limit then fails with EFBIG and is reported, instead of killing the daemon) and parses argv;
 // --listen, --metrics-listen, --threads and the server TLS flags are always accepted and the first
-// two required (--metrics-tls is recognized only to refuse it with the reason). Returns
+// two required; --metrics-tls serves /metrics over HTTPS with the server TLS flags. Returns
 // the setup when the daemon should run; otherwise sets *exit_code (0 after
 // --help, 2 for a usage error with the usage printed, 1 for a bad --threads or an unreadable
 // token or TLS file with the reason on stderr).

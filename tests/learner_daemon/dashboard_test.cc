@@ -6,12 +6,6 @@
 // (deploy/grafana/dashboards/flywheel.json) and of the console templates returns data; the
 // console page renders without template errors; and headless Chromium draws it, charts included
 // (the screenshot is written to flywheel-console.png in the test's working directory).
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 #include <regex>
@@ -23,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/learner_daemon/learner_cluster.h"
+#include "tests/util/prometheus_server.h"
 #include "tests/util/subprocess.h"
 
 namespace flywheel::testing {
@@ -30,38 +25,11 @@ namespace {
 
 const std::string kSource = FLYWHEEL_SOURCE_DIR;
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // Every expr of the Grafana dashboard's panels, with the dashboard's variables filled in.
@@ -102,15 +70,6 @@ std::vector<std::string> ConsoleExpressions(const std::string& job_id) {
   return out;
 }
 
-// The result of an instant query (empty on any error).
-nlohmann::json Query(const std::string& prom, const std::string& expr) {
-  auto body = HttpGet(prom, "/api/v1/query?query=" + UrlEncode(expr));
-  if (!body.ok()) return nlohmann::json::array();
-  auto j = nlohmann::json::parse(*body, nullptr, false);
-  if (!j.is_object() || j.value("status", "") != "success") return nlohmann::json::array();
-  return j["data"]["result"];
-}
-
 TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
   LearnerCluster cluster;
   // A reward server that judges with the rollout server, and a rubric task with one rule-checked
@@ -136,46 +95,17 @@ TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
     }
   }
 
-  const std::string prom = "127.0.0.1:" + std::to_string(FreePort());
-  const std::string config = cluster.dir() + "/prometheus.yml";
-  {
-    std::ofstream cfg(config);
-    cfg << "global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\n"
-        << "  evaluation_interval: 1s\n"
-        << "rule_files:\n  - " << kSource << "/deploy/prometheus/rules/flywheel-rules.yml\n"
-        << "scrape_configs:\n"
-        << "  - job_name: flywheel-learner\n    static_configs:\n      - targets: ['"
-        << cluster.learner()->metrics_address() << "']\n"
-        << "  - job_name: flywheel-rollout\n    static_configs:\n      - targets: ['"
-        << cluster.rollout(0)->metrics_address() << "']\n"
-        << "  - job_name: flywheel-reward\n    static_configs:\n      - targets: ['"
-        << (*judge_reward)->metrics_address() << "']\n";
-  }
-  std::string out;
-  ASSERT_EQ(RunCommand("promtool check config " + config, &out), 0) << out;
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string a1 = "--config.file=" + config;
-    const std::string a2 = "--storage.tsdb.path=" + cluster.dir() + "/tsdb";
-    const std::string a3 = "--web.listen-address=" + prom;
-    const std::string a4 = "--web.console.templates=" + kSource + "/deploy/prometheus/consoles";
-    const std::string a5 =
-        "--web.console.libraries=" + kSource + "/deploy/prometheus/console_libraries";
-    const std::string log = cluster.dir() + "/prometheus.log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execlp("prometheus", "prometheus", a1.c_str(), a2.c_str(), a3.c_str(), a4.c_str(), a5.c_str(),
-           static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct Stopper {
-    pid_t pid;
-    ~Stopper() {
-      ::kill(pid, SIGTERM);
-      ::waitpid(pid, nullptr, 0);
-    }
-  } stop_prometheus{pid};
+  const std::string config =
+      ScrapeConfig({{"flywheel-learner", cluster.learner()->metrics_address()},
+                    {"flywheel-rollout", cluster.rollout(0)->metrics_address()},
+                    {"flywheel-reward", (*judge_reward)->metrics_address()}},
+                   "rule_files:\n  - " + kSource + "/deploy/prometheus/rules/flywheel-rules.yml\n");
+  auto prometheus = PrometheusServer::Start(
+      cluster.dir(), config,
+      {"--web.console.templates=" + kSource + "/deploy/prometheus/consoles",
+       "--web.console.libraries=" + kSource + "/deploy/prometheus/console_libraries"});
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status();
+  const std::string prom = (*prometheus)->address();
 
   v1::JobSpec spec = cluster.GrpoSpec();
   spec.set_dataset(rubric_path);
@@ -195,12 +125,8 @@ TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
   EXPECT_GE(dashboard_count, 20u);
   EXPECT_GE(exprs.size() - dashboard_count, 15u);
   for (const std::string& e : exprs) {
-    nlohmann::json result = Query(prom, e);
-    for (int i = 0; i < 40 && result.empty(); ++i) {  // a series may need one more scrape
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      result = Query(prom, e);
-    }
-    EXPECT_FALSE(result.empty()) << "no data for: " << e;
+    // A series may need one more scrape.
+    EXPECT_FALSE((*prometheus)->QueryUntil(e, 1, 10).empty()) << "no data for: " << e;
   }
 
   const std::string path = "/consoles/flywheel.html?job_id=" + job->id();
@@ -228,6 +154,7 @@ TEST(DashboardTest, EveryPanelHasDataFromARunningJob) {
     ++charts;
   }
   EXPECT_GE(charts, 12u) << "every graph draws an SVG chart";
+  std::string out;
   EXPECT_EQ(RunCommand(flags + "--screenshot=flywheel-console.png " + url + " 2>/dev/null", &out),
             0)
       << out;

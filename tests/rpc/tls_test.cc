@@ -1,13 +1,17 @@
 // TLS on a real daemon (flywheel-reward: it starts in milliseconds and needs no model), with
 // certificates made by `openssl` at test time. The client side is the one every flywheel client
 // uses (rpc::MakeChannel through the server probes) and the CLI's --tls-* flags.
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/probes.h"
 #include "gtest/gtest.h"
 #include "tests/model/test_util.h"
 #include "tests/util/daemon_process.h"
+#include "tests/util/prometheus_server.h"
+#include "tests/util/subprocess.h"
 #include "tests/util/test_pki.h"
 
 namespace flywheel::testing {
@@ -22,11 +26,13 @@ class TlsTest : public ::testing::Test {
   }
 
   // A reward daemon serving TLS (mutual: client certificates from the test CA required).
-  std::unique_ptr<DaemonProcess> StartReward(bool mutual) {
+  std::unique_ptr<DaemonProcess> StartReward(bool mutual,
+                                             const std::vector<std::string>& more = {}) {
     std::vector<std::string> argv = {
         FLYWHEEL_REWARD_BIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
         "--threads",         "1"};
     for (const auto& f : pki_.ServerFlags(mutual)) argv.push_back(f);
+    argv.insert(argv.end(), more.begin(), more.end());
     auto d = DaemonProcess::Start(argv);
     EXPECT_TRUE(d.ok()) << d.status();
     return d.ok() ? std::move(*d) : nullptr;
@@ -109,22 +115,77 @@ TEST_F(TlsTest, CliTakesTlsFlags) {
   EXPECT_NE(out.find("--tls-cert and --tls-key must be given together"), std::string::npos) << out;
 }
 
-// /metrics stays plain HTTP on a daemon that serves gRPC over mutual TLS. HTTPS for it is refused
-// at start: Debian 12's civetweb crashes on HTTPS requests with OpenSSL 3 (see daemon_main.cc),
-// and a daemon must not start in a mode whose first scrape would kill it.
-TEST_F(TlsTest, MetricsStayPlainHttpAndMetricsTlsIsRefused) {
+// /metrics stays plain HTTP on a daemon that serves gRPC over mutual TLS unless --metrics-tls asks
+// for HTTPS, which needs the daemon's certificate.
+TEST_F(TlsTest, MetricsStayPlainHttpUnlessAsked) {
   auto plain = StartReward(/*mutual=*/true);
   ASSERT_NE(plain, nullptr);
   auto scraped = HttpGet(plain->metrics_address(), "/metrics");
   ASSERT_TRUE(scraped.ok()) << scraped.status();
   EXPECT_NE(scraped->find("# TYPE "), std::string::npos) << *scraped;
 
-  std::string cmd = absl::StrCat(
-      FLYWHEEL_REWARD_BIN, " --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --metrics-tls");
-  for (const auto& f : pki_.ServerFlags(/*mutual=*/false)) absl::StrAppend(&cmd, " ", f);
   std::string out;
-  EXPECT_EQ(RunCommand(cmd, &out), 1) << out;
-  EXPECT_NE(out.find("--metrics-tls is not available"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(absl::StrCat(FLYWHEEL_REWARD_BIN,
+                                    " --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 "
+                                    "--metrics-tls"),
+                       &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("--metrics-tls serves /metrics with the daemon's certificate"),
+            std::string::npos)
+      << out;
+}
+
+// With --metrics-tls a real Prometheus scrapes /metrics over HTTPS: trusting the test CA it gets
+// the daemon's series; with mutual TLS only when it presents a client certificate; a scraper
+// trusting another CA gets nothing, and neither does plain HTTP. (Debian's civetweb under
+// prometheus-cpp crashed on the first HTTPS request; the daemon serves HTTPS itself now, and
+// this test fails if a scrape kills it.)
+TEST_F(TlsTest, PrometheusScrapesMetricsOverHttps) {
+  auto server_only = StartReward(/*mutual=*/false, {"--metrics-tls"});
+  auto mutual = StartReward(/*mutual=*/true, {"--metrics-tls"});
+  ASSERT_NE(server_only, nullptr);
+  ASSERT_NE(mutual, nullptr);
+  EXPECT_FALSE(HttpGet(mutual->metrics_address(), "/metrics").ok()) << "plain HTTP on HTTPS";
+
+  auto job = [](const std::string& name, const std::string& target, const std::string& tls) {
+    return absl::StrCat("  - job_name: ", name, "\n    scheme: https\n    tls_config:\n", tls,
+                        "    static_configs:\n      - targets: ['", target, "']\n");
+  };
+  const std::string ca = absl::StrCat("      ca_file: ", pki_.ca(), "\n");
+  const std::string client = absl::StrCat("      cert_file: ", pki_.client_cert(),
+                                          "\n      key_file: ", pki_.client_key(), "\n");
+  const std::string config =
+      absl::StrCat("global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n",
+                   job("server-only", server_only->metrics_address(), ca),
+                   job("mutual", mutual->metrics_address(), ca + client),
+                   job("mutual-without-client-cert", mutual->metrics_address(), ca),
+                   job("wrong-ca", server_only->metrics_address(),
+                       absl::StrCat("      ca_file: ", pki_.other_ca(), "\n")));
+  auto prometheus = PrometheusServer::Start(dir_.path(), config);
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status();
+  // Every target has been scraped (up is 0 or 1) ...
+  ASSERT_EQ((*prometheus)->QueryUntil("up", 4, 60).size(), 4u);
+  // ... and those that should be up stay up for a few more scrapes.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  for (const char* name : {"server-only", "mutual"}) {
+    SCOPED_TRACE(name);
+    auto up = (*prometheus)->Query(absl::StrCat("up{job=\"", name, "\"}"));
+    ASSERT_EQ(up.size(), 1u) << up.dump();
+    EXPECT_EQ(up[0]["value"][1], "1");
+    auto series =
+        (*prometheus)->Query(absl::StrCat("{job=\"", name, "\",__name__=~\"flywheel_.+\"}"));
+    EXPECT_FALSE(series.empty()) << "the daemon's own series came over HTTPS";
+  }
+  for (const char* name : {"mutual-without-client-cert", "wrong-ca"}) {
+    SCOPED_TRACE(name);
+    auto up = (*prometheus)->Query(absl::StrCat("up{job=\"", name, "\"}"));
+    ASSERT_EQ(up.size(), 1u) << up.dump();
+    EXPECT_EQ(up[0]["value"][1], "0");
+  }
+  // The refused handshakes did not hurt the daemons: both still serve gRPC.
+  EXPECT_TRUE(Call(*server_only, pki_.Client(pki_.ca())).ok());
+  EXPECT_TRUE(Call(*mutual, pki_.MutualClient()).ok());
 }
 
 TEST_F(TlsTest, DaemonRefusesToStartWithBadTlsFiles) {
