@@ -36,7 +36,14 @@ if(FLYWHEEL_SANITIZE OR FLYWHEEL_FUZZ)
   target_link_options(flywheel_flags INTERFACE ${FLYWHEEL_SANITIZERS})
 endif()
 if(FLYWHEEL_TSAN)
-  target_compile_options(flywheel_flags INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  # -U__SANITIZE_THREAD__: Debian's libraries are not built with TSan, and their headers must read
+  # as they did when the libraries were compiled. protobuf's MapFieldBase grows two counters when
+  # __SANITIZE_THREAD__ is set (map_field.h), so our TSan code and the uninstrumented libprotobuf
+  # disagreed on the layout of every message with a map field: StepMetrics (which has
+  # conjecture_rejections) arrived garbled in the TSan build only. The instrumentation itself
+  # comes from -fsanitize=thread, not from the macro.
+  target_compile_options(flywheel_flags INTERFACE -fsanitize=thread -fno-omit-frame-pointer
+    -U__SANITIZE_THREAD__)
   target_link_options(flywheel_flags INTERFACE -fsanitize=thread)
 endif()
 
