@@ -44,6 +44,16 @@ class FleetSwitchTest : public ::testing::Test {
     return r.ok() ? std::move(*r) : nullptr;
   }
 
+  // n servers, appended to *servers, with their addresses.
+  void StartServers(int n, std::vector<std::unique_ptr<DaemonProcess>>* servers,
+                    std::vector<std::string>* addresses) {
+    for (int i = 0; i < n; ++i) {
+      servers->push_back(StartServer());
+      ASSERT_NE(servers->back(), nullptr);
+      addresses->push_back(servers->back()->address());
+    }
+  }
+
   learner::RolloutPoolOptions Options(const std::vector<std::string>& servers) {
     learner::RolloutPoolOptions o;
     o.servers = servers;
@@ -92,11 +102,7 @@ class FleetSwitchTest : public ::testing::Test {
 TEST_F(FleetSwitchTest, NoRequestStartedAfterACommitMeetsOldWeights) {
   std::vector<std::unique_ptr<DaemonProcess>> servers;
   std::vector<std::string> addresses;
-  for (int i = 0; i < 3; ++i) {
-    servers.push_back(StartServer());
-    ASSERT_NE(servers.back(), nullptr);
-    addresses.push_back(servers.back()->address());
-  }
+  ASSERT_NO_FATAL_FAILURE(StartServers(3, &servers, &addresses));
   learner::RolloutPool pool(Options(addresses));
   const model::ParameterLayout layout(weights_.config);
   ASSERT_TRUE(pool.PushAll(layout, Version(1).data(), 1).ok());
@@ -179,11 +185,7 @@ TEST_F(FleetSwitchTest, NoRequestStartedAfterACommitMeetsOldWeights) {
 TEST_F(FleetSwitchTest, ServerThatFailsToStageIsDroppedThenBroughtUpToDate) {
   std::vector<std::unique_ptr<DaemonProcess>> servers;
   std::vector<std::string> addresses;
-  for (int i = 0; i < 3; ++i) {
-    servers.push_back(StartServer());
-    ASSERT_NE(servers.back(), nullptr);
-    addresses.push_back(servers.back()->address());
-  }
+  ASSERT_NO_FATAL_FAILURE(StartServers(3, &servers, &addresses));
   learner::RolloutPool pool(Options(addresses));
   const model::ParameterLayout layout(weights_.config);
   ASSERT_TRUE(pool.PushAll(layout, Version(1).data(), 1).ok());
