@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstring>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/base/listen_address.h"
 
