@@ -32,8 +32,7 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-}  // namespace
-
+// Percent-encodes everything but RFC 3986's unreserved characters.
 std::string UrlEncode(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
@@ -48,6 +47,8 @@ std::string UrlEncode(const std::string& s) {
   }
   return out;
 }
+
+}  // namespace
 
 std::string ScrapeConfig(const std::vector<std::pair<std::string, std::string>>& targets,
                          const std::string& sections) {

@@ -38,8 +38,6 @@ class PrometheusServer {
   pid_t pid_ = -1;
 };
 
-std::string UrlEncode(const std::string& s);
-
 // A Prometheus config that scrapes each {job name, host:port} over plain HTTP every 200 ms and
 // evaluates rules every second; `sections` (rule_files: ...) go between global and the scrapes.
 std::string ScrapeConfig(const std::vector<std::pair<std::string, std::string>>& targets,
