@@ -23,7 +23,8 @@ case "$mode" in
       rollout_server_test replica_set_test learner_training_test learner_jobs_test
       job_spec_check_test arith_task_test algorithm_steps_test cli_test tls_test
       learner_grpo_job_test learner_resume_test learner_failover_test learner_bad_job_test
-      learner_async_resume_test learner_tenant_test learner_tls_job_test server_fault_test
+      learner_async_resume_test learner_tenant_test learner_watch_hangup_test learner_tls_job_test
+      server_fault_test
       checkpoint_fault_test startup_fault_test)
     # The fuzz_replay.* inputs are not rebuilt here: scripts/fuzz.sh runs every corpus and
     # regression input under clang's ASan+UBSan before it fuzzes.
@@ -41,7 +42,8 @@ case "$mode" in
     flags=(-DFLYWHEEL_TSAN=ON)
     targets=(flywheel_tsan_sync_shim base_test rollout_engine_test rollout_server_test reward_server_test
       reward_time_limit_test replica_set_test learner_grpo_job_test learner_resume_test
-      learner_failover_test learner_async_resume_test learner_tenant_test server_fault_test)
+      learner_failover_test learner_async_resume_test learner_tenant_test learner_watch_hangup_test
+      server_fault_test)
     exclude='fuzz_replay|DeployPrometheus|gemm_avx2_only'
     # ignore_noninstrumented_modules: memory accesses that Debian's uninstrumented libraries make
     # through TSan's interceptors (memcpy, free, ...) are not checked; their own synchronisation
