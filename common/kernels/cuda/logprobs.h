@@ -1,0 +1,18 @@
+// Log-softmax with the target token's logprob gathered, and the entropy, on the GPU:
+// cpu/logprobs.h's logprobs_forward on device pointers, without a thread pool. One thread block
+// reduces one row (max, then Σ exp(x - max)) in BlockReduce's fixed order, which depends on V
+// only, so a row's results do not depend on the other rows of the call.
+#pragma once
+
+#include <cstdint>
+
+namespace flywheel::kernels::cuda {
+
+// logits (N, V); targets (N), each in [0, V) (checked by the caller).
+// logprobs (N): logits[n, t] - lse[n]. entropy (N): -Σ_v p log p, may be null.
+// lse (N): logsumexp of each row, saved for backward (may be null).
+// Device pointers. Synchronous. Returns false if the launch or the kernel fails.
+bool logprobs_forward(float* logprobs, float* entropy, float* lse, const float* logits,
+                      const int32_t* targets, int64_t N, int64_t V);
+
+}  // namespace flywheel::kernels::cuda

@@ -1,0 +1,13 @@
+// Residual connection on the GPU: the signature of cpu/residual.h on device pointers.
+// One add per element: the result matches the CPU bit for bit and depends on no other element.
+#pragma once
+
+#include <cstdint>
+
+namespace flywheel::kernels::cuda {
+
+// out (n) = a + b; out may alias a or b. Device pointers. Synchronous. Returns false if the
+// launch or the kernel fails.
+bool residual_forward(float* out, const float* a, const float* b, int64_t n);
+
+}  // namespace flywheel::kernels::cuda
