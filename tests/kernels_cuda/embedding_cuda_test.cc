@@ -1,4 +1,5 @@
-// The CUDA embedding lookup against the CPU path, and a row's bits independent of the batch.
+// The CUDA embedding lookup and its backward against the CPU path, and a row's bits independent
+// of the batch.
 // Without a GPU the tests skip with the CUDA runtime's reason; CI has none.
 #include "common/kernels/cpu/embedding.h"
 #include "common/kernels/cuda/embedding.h"
@@ -23,6 +24,19 @@ TEST_F(EmbeddingCudaTest, ForwardMatchesCpu) {
   ASSERT_TRUE(kernels::cuda::embedding_forward(out.get(), tokens.get(), wte.get(), N, C));
   // A copy on both paths: the same bits.
   EXPECT_TRUE(BitwiseEqual(out.Download(), cpu));
+}
+
+TEST_F(EmbeddingCudaTest, BackwardMatchesCpu) {
+  const std::vector<float> dout_ = RandomVector(N * C, 3);
+  // A non-zero starting gradient checks that rows are accumulated (+=), not overwritten.
+  std::vector<float> cpu = RandomVector(V * C, 4);
+  DeviceBuffer<float> dwte(cpu), dout(dout_);
+  DeviceBuffer<int32_t> tokens(tokens_);
+  kernels::embedding_backward(cpu.data(), dout_.data(), tokens_.data(), N, C);
+  ASSERT_TRUE(kernels::cuda::embedding_backward(dwte.get(), dout.get(), tokens.get(), N, C));
+  // Repeated tokens' rows are added in order n = 0..N-1 on both paths, one rounded add each: the
+  // same bits (an atomic scatter would not give them).
+  EXPECT_TRUE(BitwiseEqual(dwte.Download(), cpu));
 }
 
 TEST_F(EmbeddingCudaTest, RowIsBatchInvariant) {

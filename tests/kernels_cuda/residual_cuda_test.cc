@@ -1,5 +1,5 @@
-// The CUDA residual add against the CPU path, and a row's bits independent of the batch.
-// Without a GPU the tests skip with the CUDA runtime's reason; CI has none.
+// The CUDA residual add and its backward against the CPU path, and a row's bits independent of the
+// batch. Without a GPU the tests skip with the CUDA runtime's reason; CI has none.
 #include "common/kernels/cpu/residual.h"
 #include "common/kernels/cuda/residual.h"
 #include "tests/kernels_cuda/cuda_test_util.h"
@@ -23,6 +23,21 @@ TEST_F(ResidualCudaTest, ForwardInPlaceMatchesCpu) {
   ASSERT_TRUE(kernels::cuda::residual_forward(a.get(), a.get(), b.get(), N * C));
   // One correctly rounded add on both paths: the same bits.
   EXPECT_TRUE(BitwiseEqual(a.Download(), cpu));
+}
+
+TEST_F(ResidualCudaTest, BackwardMatchesCpu) {
+  const std::vector<float>& dout_ = a_;  // Any values serve as the upstream gradient.
+  // Non-zero starting gradients check that both are accumulated (+=), not overwritten.
+  std::vector<float> da_cpu = RandomVector(N * C, 3), db_cpu = RandomVector(N * C, 4);
+  DeviceBuffer<float> da(da_cpu), db(db_cpu), dout(dout_);
+  kernels::residual_backward(da_cpu.data(), db_cpu.data(), dout_.data(), N * C);
+  ASSERT_TRUE(kernels::cuda::residual_backward(da.get(), db.get(), dout.get(), N * C));
+  // A null gradient is skipped, the other still accumulated.
+  kernels::residual_backward(nullptr, db_cpu.data(), dout_.data(), N * C);
+  ASSERT_TRUE(kernels::cuda::residual_backward(nullptr, db.get(), dout.get(), N * C));
+  // One correctly rounded add per element and call on both paths: the same bits.
+  EXPECT_TRUE(BitwiseEqual(da.Download(), da_cpu));
+  EXPECT_TRUE(BitwiseEqual(db.Download(), db_cpu));
 }
 
 TEST_F(ResidualCudaTest, RowIsBatchInvariant) {

@@ -1,4 +1,5 @@
-// The CUDA RoPE against the CPU path, and a row's bits independent of the batch.
+// The CUDA RoPE and its backward against the CPU path, and a row's bits independent of the
+// batch.
 // Without a GPU the tests skip with the CUDA runtime's reason; CI has none.
 #include "common/kernels/cpu/rope.h"
 #include "common/kernels/cuda/rope.h"
@@ -29,6 +30,18 @@ TEST_F(RopeCudaTest, ForwardInPlaceMatchesCpu) {
   EXPECT_TRUE(BitwiseEqual(x.Download(), cpu));
 }
 
+TEST_F(RopeCudaTest, BackwardMatchesCpu) {
+  const std::vector<float>& dout_ = x_;  // Any values serve as the upstream gradient.
+  // A non-zero starting gradient checks that it is accumulated (+=), not overwritten.
+  std::vector<float> cpu = RandomVector(N * H * D, 3);
+  DeviceBuffer<float> dinp(cpu), dout(dout_);
+  DeviceBuffer<int32_t> pos(pos_);
+  kernels::rope_backward(cpu.data(), dout_.data(), pos_.data(), table_, N, H, D);
+  ASSERT_TRUE(kernels::cuda::rope_backward(dinp.get(), dout.get(), pos.get(), view_, N, H, D));
+  // Two rounded products, their sum, then the accumulation, in the CPU's order: the same bits.
+  EXPECT_TRUE(BitwiseEqual(dinp.Download(), cpu));
+}
+
 TEST_F(RopeCudaTest, RowIsBatchInvariant) {
   const int64_t row = 11;
   DeviceBuffer<float> x(x_), out(N * H * D), x1(Row(x_, row, H * D)), out1(H * D);
@@ -36,6 +49,11 @@ TEST_F(RopeCudaTest, RowIsBatchInvariant) {
   ASSERT_TRUE(kernels::cuda::rope_forward(out.get(), x.get(), pos.get(), view_, N, H, D));
   ASSERT_TRUE(kernels::cuda::rope_forward(out1.get(), x1.get(), pos1.get(), view_, 1, H, D));
   EXPECT_TRUE(BitwiseEqual(out1.Download(), Row(out.Download(), row, H * D)));
+  // Backward on the same rows, accumulating into zeros.
+  DeviceBuffer<float> dx{std::vector<float>(N * H * D)}, dx1{std::vector<float>(H * D)};
+  ASSERT_TRUE(kernels::cuda::rope_backward(dx.get(), x.get(), pos.get(), view_, N, H, D));
+  ASSERT_TRUE(kernels::cuda::rope_backward(dx1.get(), x1.get(), pos1.get(), view_, 1, H, D));
+  EXPECT_TRUE(BitwiseEqual(dx1.Download(), Row(dx.Download(), row, H * D)));
 }
 
 }  // namespace

@@ -36,6 +36,30 @@ __global__ void LogprobsForwardKernel(float* logprobs, float* entropy, float* ls
   }
 }
 
+// Element-wise over (N, V) in a grid stride, the CPU's formulas in its order (p = exp(x - lse)):
+//   dentropy[n] != 0: dx = (0 - p) · (g + ge · ((x - lse) + H));   otherwise dx = p · (-g);
+// then g is added at the target (the CPU's dx[t] += g after the row). Masked rows (g = ge = 0)
+// are written as +0 without an exp, as on the CPU.
+__global__ void LogprobsBackwardKernel(float* dlogits, const float* dlogprobs,
+                                       const float* dentropy, const float* logits, const float* lse,
+                                       const float* entropy, const int32_t* targets, int64_t N,
+                                       int64_t V) {
+  for (int64_t k = GridThread(); k < N * V; k += GridStride()) {
+    const int64_t n = k / V;
+    const float g = dlogprobs[n];
+    const float ge = dentropy != nullptr ? dentropy[n] : 0.0f;
+    if (g == 0.0f && ge == 0.0f) {
+      dlogits[k] = 0.0f;
+      continue;
+    }
+    const float lp = logits[k] - lse[n];
+    const float p = expf(lp);
+    float dx = ge != 0.0f ? (0.0f - p) * (g + ge * (lp + entropy[n])) : p * (-g);
+    if (k - n * V == targets[n]) dx = dx + g;
+    dlogits[k] = dx;
+  }
+}
+
 }  // namespace
 
 bool logprobs_forward(float* logprobs, float* entropy, float* lse, const float* logits,
@@ -43,6 +67,15 @@ bool logprobs_forward(float* logprobs, float* entropy, float* lse, const float* 
   if (N <= 0) return true;
   LogprobsForwardKernel<<<static_cast<unsigned>(N), kBlockThreads>>>(logprobs, entropy, lse, logits,
                                                                      targets, V);
+  return LaunchSucceeded();
+}
+
+bool logprobs_backward(float* dlogits, const float* dlogprobs, const float* dentropy,
+                       const float* logits, const float* lse, const float* entropy,
+                       const int32_t* targets, int64_t N, int64_t V) {
+  if (N <= 0 || V <= 0) return true;
+  LogprobsBackwardKernel<<<ElementwiseBlocks(N * V), kBlockThreads>>>(
+      dlogits, dlogprobs, dentropy, logits, lse, entropy, targets, N, V);
   return LaunchSucceeded();
 }
 

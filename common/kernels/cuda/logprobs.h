@@ -1,7 +1,8 @@
 // Log-softmax with the target token's logprob gathered, and the entropy, on the GPU:
-// cpu/logprobs.h's logprobs_forward on device pointers, without a thread pool. One thread block
-// reduces one row (max, then Σ exp(x - max)) in BlockReduce's fixed order, which depends on V
-// only, so a row's results do not depend on the other rows of the call.
+// cpu/logprobs.h's logprobs_forward and logprobs_backward on device pointers, without a thread
+// pool. Forward: one thread block reduces one row (max, then Σ exp(x - max)) in BlockReduce's
+// fixed order, which depends on V only, so a row's results do not depend on the other rows of the
+// call. Backward is element-wise given the forward's lse and entropy.
 #pragma once
 
 #include <cstdint>
@@ -14,5 +15,12 @@ namespace flywheel::kernels::cuda {
 // Device pointers. Synchronous. Returns false if the launch or the kernel fails.
 bool logprobs_forward(float* logprobs, float* entropy, float* lse, const float* logits,
                       const int32_t* targets, int64_t N, int64_t V);
+
+// dlogits (N, V) = dlogprobs[n] · (onehot(t) - p) + dentropy[n] · (-p · (log p + H)).
+// Overwrites dlogits. dentropy and entropy may be null together. lse and entropy are the
+// forward's outputs. Device pointers. Synchronous. Returns false if the launch or the kernel fails.
+bool logprobs_backward(float* dlogits, const float* dlogprobs, const float* dentropy,
+                       const float* logits, const float* lse, const float* entropy,
+                       const int32_t* targets, int64_t N, int64_t V);
 
 }  // namespace flywheel::kernels::cuda
