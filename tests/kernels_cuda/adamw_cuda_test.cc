@@ -1,8 +1,9 @@
-// The CUDA AdamW step against the CPU path, and an element's bits independent of how many
-// parameters one call updates. Without a GPU the tests skip with the CUDA runtime's reason; CI
-// has none.
+// The CUDA AdamW step and gradient-norm clipping against the CPU path, and an AdamW element's
+// bits independent of how many parameters one call updates. Without a GPU the tests skip with the
+// CUDA runtime's reason; CI has none.
 #include "common/kernels/cpu/adamw.h"
 #include "common/kernels/cuda/adamw.h"
+#include "common/kernels/cuda/launch_shape.h"
 #include "tests/kernels_cuda/cuda_test_util.h"
 
 namespace flywheel::cuda_test {
@@ -49,6 +50,44 @@ TEST_F(AdamWCudaTest, ElementIsBatchInvariant) {
   EXPECT_TRUE(BitwiseEqual(p1.Download(), Row(p.Download(), slice, width)));
   EXPECT_TRUE(BitwiseEqual(m1.Download(), Row(m.Download(), slice, width)));
   EXPECT_TRUE(BitwiseEqual(v1.Download(), Row(v.Download(), slice, width)));
+}
+
+class GradNormCudaTest : public CudaTest {
+ protected:
+  // Three full chunks and a partial one.
+  static constexpr int64_t kN = 3 * kernels::cuda::kNormChunk + 12345;
+  std::vector<float> grads_ = RandomVector(kN, 7);
+};
+
+TEST_F(GradNormCudaTest, NormMatchesCpu) {
+  const double cpu = kernels::grad_norm(grads_.data(), kN, nullptr);
+  DeviceBuffer<float> g(grads_);
+  double norm = -1;
+  ASSERT_TRUE(kernels::cuda::grad_norm(&norm, g.get(), kN));
+  // Both sum the same chunks in double and add the chunks in order; within a chunk the order
+  // differs (a tree against four interleaved chains), a relative error of ~20 double ε ≈ 5e-15.
+  EXPECT_NEAR(norm, cpu, 1e-13 * cpu);
+}
+
+TEST_F(GradNormCudaTest, ClipMatchesCpu) {
+  const float max_norm = 1.0f;  // The norm here is ~140: clipping applies.
+  std::vector<float> cpu = grads_;
+  const double cpu_norm = kernels::clip_grad_norm(cpu.data(), kN, max_norm, nullptr);
+  DeviceBuffer<float> g(grads_);
+  double norm = -1;
+  ASSERT_TRUE(kernels::cuda::clip_grad_norm(&norm, g.get(), kN, max_norm));
+  EXPECT_NEAR(norm, cpu_norm, 1e-13 * cpu_norm);
+  // Each gradient times the same factor rounded to float; the norms differ by ~1e-14 relative,
+  // which can move that rounding by one ulp at the most: 1.2e-7 relative.
+  EXPECT_TRUE(AllNear(g.Download(), cpu, 1.2e-7f, 0.0f));
+}
+
+TEST_F(GradNormCudaTest, NoClipBelowMaxNorm) {
+  DeviceBuffer<float> g(grads_);
+  double norm = -1;
+  ASSERT_TRUE(kernels::cuda::clip_grad_norm(&norm, g.get(), kN, 1e6f));
+  EXPECT_GT(norm, 0.0);
+  EXPECT_TRUE(BitwiseEqual(g.Download(), grads_));
 }
 
 }  // namespace

@@ -34,7 +34,60 @@ __global__ void AdamWUpdateKernel(float* params, const float* grads, float* m, f
   }
 }
 
+// One block per kNormChunk elements: Σ g² in double, each thread over a strided slice of the
+// chunk, then BlockReduce's tree. The chunk's order depends on its length alone.
+__global__ void ChunkSumSquaresKernel(double* partial, const float* grads, int64_t n) {
+  const int64_t begin = static_cast<int64_t>(blockIdx.x) * kNormChunk;
+  const int64_t end = n - begin < kNormChunk ? n : begin + kNormChunk;
+  double acc = 0;
+  for (int64_t i = begin + threadIdx.x; i < end; i += kBlockThreads) {
+    const double g = grads[i];
+    acc = acc + g * g;
+  }
+  acc = BlockReduce(acc, SumOp());
+  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+
+// One thread adds the chunks' partial sums in chunk order, as the CPU does.
+__global__ void SumInOrderKernel(double* total, const double* partial, int64_t count) {
+  double acc = 0;
+  for (int64_t c = 0; c < count; ++c) acc += partial[c];
+  *total = acc;
+}
+
+__global__ void ScaleKernel(float* x, float factor, int64_t n) {
+  for (int64_t i = GridThread(); i < n; i += GridStride()) x[i] = x[i] * factor;
+}
+
 }  // namespace
+
+bool grad_norm(double* norm, const float* grads, int64_t n) {
+  if (n <= 0) {
+    *norm = 0;
+    return true;
+  }
+  const int64_t chunks = NormChunks(n);
+  if (chunks > kMaxGridX) return false;
+  DeviceScratch<double> partial(chunks + 1);  // The last element receives the total.
+  if (partial.get() == nullptr) return false;
+  double* total = partial.get() + chunks;
+  ChunkSumSquaresKernel<<<static_cast<unsigned>(chunks), kBlockThreads>>>(partial.get(), grads, n);
+  if (!LaunchSucceeded()) return false;
+  SumInOrderKernel<<<1, 1>>>(total, partial.get(), chunks);
+  double sum_squares = 0;
+  if (!LaunchSucceeded() || !CopyToHost(&sum_squares, total)) return false;
+  *norm = std::sqrt(sum_squares);
+  return true;
+}
+
+bool clip_grad_norm(double* norm, float* grads, int64_t n, float max_norm) {
+  if (!grad_norm(norm, grads, n)) return false;
+  if (max_norm <= 0) return true;
+  const double coef = static_cast<double>(max_norm) / (*norm + 1e-6);
+  if (!(coef < 1.0)) return true;  // Clamped to 1: multiplying by 1 would change nothing.
+  ScaleKernel<<<ElementwiseBlocks(n), kBlockThreads>>>(grads, static_cast<float>(coef), n);
+  return LaunchSucceeded();
+}
 
 bool adamw_update(float* params, const float* grads, float* m, float* v, int64_t n, int64_t step,
                   const AdamWOptions& opt) {
