@@ -55,11 +55,12 @@ if(FLYWHEEL_CUDA)
   endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
+    # Hopper (H100/H200), the GPUs flywheel is built for, unless -DCMAKE_CUDA_ARCHITECTURES says
+    # otherwise. Set before enable_language, which would otherwise cache nvcc's own default
+    # (sm_75 for nvcc 13).
+    set(CMAKE_CUDA_ARCHITECTURES 90 CACHE STRING "CUDA architectures to compile for")
     enable_language(CUDA)
     set(FLYWHEEL_HAVE_CUDA ON)
-    if(NOT CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "52")
-      set(CMAKE_CUDA_ARCHITECTURES 90)  # Hopper (H100/H200), the GPUs flywheel is tested on.
-    endif()
   endif()
 endif()
 message(STATUS "flywheel: AVX2=${FLYWHEEL_AVX2} CUDA=${FLYWHEEL_HAVE_CUDA}")

@@ -19,6 +19,8 @@ if [ -f tests/tokenizer/install_js_reference.sh ]; then
   phase js-reference bash tests/tokenizer/install_js_reference.sh build
 fi
 phase tests ctest --test-dir build --output-on-failure -j2
+# Keeps the CUDA code compiling; runs the CUDA tests only where a GPU is (see the script).
+phase gpu-check bash scripts/gpu_check.sh
 if [ "${FLYWHEEL_SKIP_SANITIZERS:-0}" != 1 ]; then
   phase asan-ubsan bash scripts/sanitize.sh asan
   phase tsan bash scripts/sanitize.sh tsan

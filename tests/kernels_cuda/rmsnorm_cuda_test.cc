@@ -1,48 +1,69 @@
-// The CUDA RMSNorm against the CPU path (the CPU path is itself checked against PyTorch).
-// Without a GPU the test skips with the CUDA runtime's reason; CI has none.
-#include <cuda_runtime.h>
-
-#include <cmath>
-#include <random>
-#include <vector>
-
+// The CUDA RMSNorm against the CPU path (the CPU path is itself checked against PyTorch), and a
+// row's bits on the GPU independent of the batch. Without a GPU the tests skip with the CUDA
+// runtime's reason; CI has none.
 #include "common/kernels/cpu/rmsnorm.h"
-#include "common/kernels/cuda/device.h"
 #include "common/kernels/cuda/rmsnorm.h"
-#include "gtest/gtest.h"
+#include "tests/kernels_cuda/cuda_test_util.h"
 
-namespace flywheel {
+namespace flywheel::cuda_test {
 namespace {
 
-TEST(RmsnormCudaTest, MatchesCpu) {
-  std::string why;
-  if (kernels::cuda::DeviceCount(&why) == 0) GTEST_SKIP() << "no CUDA device here (" << why << ")";
-  const int64_t N = 37, C = 1000;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> nd;
-  std::vector<float> x(N * C), w(C), cpu(N * C), gpu(N * C), rstd_cpu(N), rstd_gpu(N);
-  for (auto& v : x) v = nd(rng);
-  for (auto& v : w) v = 1.0f + 0.1f * nd(rng);
-  kernels::rmsnorm_forward(cpu.data(), rstd_cpu.data(), x.data(), w.data(), 1e-6f, N, C, nullptr);
-  float *dx, *dw, *dout, *drstd;
-  ASSERT_EQ(cudaMalloc(&dx, x.size() * 4), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(&dw, w.size() * 4), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(&dout, x.size() * 4), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(&drstd, N * 4), cudaSuccess);
-  cudaMemcpy(dx, x.data(), x.size() * 4, cudaMemcpyHostToDevice);
-  cudaMemcpy(dw, w.data(), w.size() * 4, cudaMemcpyHostToDevice);
-  ASSERT_TRUE(kernels::cuda::rmsnorm_forward(dout, drstd, dx, dw, 1e-6f, N, C));
-  cudaMemcpy(gpu.data(), dout, gpu.size() * 4, cudaMemcpyDeviceToHost);
-  cudaMemcpy(rstd_gpu.data(), drstd, N * 4, cudaMemcpyDeviceToHost);
-  cudaFree(dx);
-  cudaFree(dw);
-  cudaFree(dout);
-  cudaFree(drstd);
-  // The two paths sum x² in different orders (tree vs sequential): ~C * 6e-8 relative at worst.
-  for (int64_t i = 0; i < N * C; ++i)
-    ASSERT_NEAR(gpu[i], cpu[i], 1e-4f * std::fabs(cpu[i]) + 1e-6f) << i;
-  for (int64_t n = 0; n < N; ++n) ASSERT_NEAR(rstd_gpu[n], rstd_cpu[n], 1e-4f * rstd_cpu[n]);
+class RmsnormCudaTest : public CudaTest {
+ protected:
+  static constexpr int64_t N = 37, C = 1000;
+  static constexpr float kEps = 1e-6f;
+  std::vector<float> x_ = RandomVector(N * C, 1);
+  std::vector<float> w_ = RandomVector(C, 2, 0.9f, 1.1f);
+};
+
+TEST_F(RmsnormCudaTest, ForwardMatchesCpu) {
+  std::vector<float> cpu(N * C), rstd_cpu(N);
+  kernels::rmsnorm_forward(cpu.data(), rstd_cpu.data(), x_.data(), w_.data(), kEps, N, C, nullptr);
+  DeviceBuffer<float> x(x_), w(w_), out(N * C), rstd(N);
+  ASSERT_TRUE(kernels::cuda::rmsnorm_forward(out.get(), rstd.get(), x.get(), w.get(), kEps, N, C));
+  // The two paths sum x² in different orders (tree vs interleaved partial sums): ~C · 6e-8
+  // relative at worst.
+  EXPECT_TRUE(AllNear(out.Download(), cpu, 1e-4f, 1e-6f));
+  EXPECT_TRUE(AllNear(rstd.Download(), rstd_cpu, 1e-4f, 0.0f));
+}
+
+TEST_F(RmsnormCudaTest, BackwardMatchesCpu) {
+  std::vector<float> rstd(N), unused(N * C);
+  kernels::rmsnorm_forward(unused.data(), rstd.data(), x_.data(), w_.data(), kEps, N, C, nullptr);
+  const std::vector<float> dy = RandomVector(N * C, 3);
+  // Non-zero starting gradients check that both are accumulated (+=), not overwritten.
+  std::vector<float> dx_cpu = RandomVector(N * C, 4), dw_cpu = RandomVector(C, 5);
+  DeviceBuffer<float> dx(dx_cpu), dw(dw_cpu), ddy(dy), x(x_), w(w_), r(rstd);
+  kernels::rmsnorm_backward(dx_cpu.data(), dw_cpu.data(), dy.data(), x_.data(), w_.data(),
+                            rstd.data(), N, C, nullptr);
+  ASSERT_TRUE(kernels::cuda::rmsnorm_backward(dx.get(), dw.get(), ddy.get(), x.get(), w.get(),
+                                              r.get(), N, C));
+  // dx: the dot Σ w·dy·x is summed in a tree on the GPU and in 32 interleaved partial sums on
+  // the CPU; its rounding error (at worst ~40 ε · Σ|w·dy·x| ≈ 6e-4 here) moves (r³/C)·dot·x
+  // (r ≈ 1.7) by at most ~3e-6, against entries of order 1.
+  EXPECT_TRUE(AllNear(dx.Download(), dx_cpu, 1e-5f, 2e-5f));
+  // dweight: the CPU's operations in the CPU's order (rows n = 0..N-1), no fused multiply-add.
+  EXPECT_TRUE(BitwiseEqual(dw.Download(), dw_cpu));
+}
+
+TEST_F(RmsnormCudaTest, RowIsBatchInvariant) {
+  const int64_t row = 17;
+  const std::vector<float> dy_ = RandomVector(N * C, 3);
+  DeviceBuffer<float> x(x_), w(w_), dy(dy_), out(N * C), rstd(N), dx{std::vector<float>(N * C)};
+  DeviceBuffer<float> dw(C);  // Sums over the rows: not a per-row output, not compared.
+  ASSERT_TRUE(kernels::cuda::rmsnorm_forward(out.get(), rstd.get(), x.get(), w.get(), kEps, N, C));
+  ASSERT_TRUE(kernels::cuda::rmsnorm_backward(dx.get(), dw.get(), dy.get(), x.get(), w.get(),
+                                              rstd.get(), N, C));
+  DeviceBuffer<float> x1(Row(x_, row, C)), dy1(Row(dy_, row, C)), out1(C), rstd1(1),
+      dx1{std::vector<float>(C)};
+  ASSERT_TRUE(
+      kernels::cuda::rmsnorm_forward(out1.get(), rstd1.get(), x1.get(), w.get(), kEps, 1, C));
+  ASSERT_TRUE(kernels::cuda::rmsnorm_backward(dx1.get(), dw.get(), dy1.get(), x1.get(), w.get(),
+                                              rstd1.get(), 1, C));
+  EXPECT_TRUE(BitwiseEqual(out1.Download(), Row(out.Download(), row, C)));
+  EXPECT_TRUE(BitwiseEqual(rstd1.Download(), Row(rstd.Download(), row, 1)));
+  EXPECT_TRUE(BitwiseEqual(dx1.Download(), Row(dx.Download(), row, C)));
 }
 
 }  // namespace
-}  // namespace flywheel
+}  // namespace flywheel::cuda_test
